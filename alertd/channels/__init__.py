@@ -1,0 +1,54 @@
+"""Channels: one small sender per kind, found through an explicit registry.
+
+A sender's `send` returns when the receiver accepted the notification and raises
+`DeliveryError` otherwise; `permanent=True` means retrying cannot help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from alertd.channels.base import DeliveryError, SendContext
+from alertd.notification import Notification
+
+__all__ = ["DeliveryError", "SendContext", "Sender", "build_sender"]
+
+
+class Sender(Protocol):
+    async def send(self, note: Notification, *, now: datetime) -> None:
+        """Deliver `note`; raises DeliveryError. `now` is the attempt's clock reading."""
+
+
+def _registry() -> dict[str, Callable[[str, Any, SendContext], Sender]]:
+    from alertd.channels.console import ConsoleSender  # noqa: PLC0415 - avoid import cycles
+    from alertd.channels.webhook import WebhookSender  # noqa: PLC0415
+
+    registry: dict[str, Callable[[str, Any, SendContext], Sender]] = {
+        "console": ConsoleSender,
+        "webhook": WebhookSender,
+    }
+    try:
+        from alertd.channels.slack import SlackSender  # noqa: PLC0415
+
+        registry["slack"] = SlackSender
+    except ImportError:  # pragma: no cover - lands with the channels issue
+        pass
+    try:
+        from alertd.channels.email import EmailSender  # noqa: PLC0415
+
+        registry["email"] = EmailSender
+    except ImportError:  # pragma: no cover
+        pass
+    return registry
+
+
+def build_sender(name: str, config: Any, ctx: SendContext) -> Sender:
+    """The sender for channel `name` with validated `config` (a schema channel model)."""
+    registry = _registry()
+    try:
+        factory = registry[config.type]
+    except KeyError:
+        raise DeliveryError(f"channel type {config.type!r} cannot send yet", permanent=True) from None
+    return factory(name, config, ctx)

@@ -1,0 +1,48 @@
+"""What every sender shares: the error it raises and the context it is built with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from alertd import __version__
+from alertd.secrets import Redactor
+
+__all__ = ["USER_AGENT", "DeliveryError", "SendContext"]
+
+USER_AGENT = f"alertd/{__version__}"
+
+
+class DeliveryError(Exception):
+    """A delivery the receiver did not accept.
+
+    `permanent` says retrying cannot help (a 404 webhook, an SMTP 5xx); `retry_after`
+    is the receiver's requested wait in seconds, when it gave one. The message never
+    holds a secret: senders build it from status codes and redacted text.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass
+class SendContext:
+    """Shared resources for senders: one HTTP client (connection pool) and the redactor."""
+
+    http: httpx.AsyncClient
+    redact: Redactor = field(default_factory=Redactor)
+
+    @classmethod
+    def create(cls, redact: Redactor | None = None, *, max_connections: int = 200) -> SendContext:
+        client = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
+            follow_redirects=False,
+        )
+        return cls(http=client, redact=redact or Redactor())
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

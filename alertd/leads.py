@@ -1,0 +1,102 @@
+"""Lead times: how long before a deadline an alert fires.
+
+A lead has a calendar part (days; weeks are seven days) applied on the wall clock of
+the deadline's zone, and an exact part (seconds) applied after it. Its canonical
+spelling everywhere (plan, payloads, ledger) is an ISO 8601 duration: `P7D`,
+`PT1H30M`, `P1DT12H`, `PT0S`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Lead", "LeadError", "parse_lead"]
+
+_SHORT = re.compile(r"(\d+)([wdhms])")
+_SHORT_WHOLE = re.compile(r"(?:\d+[wdhms])+")
+_ISO = re.compile(
+    r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?"
+)
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
+_MAX_DAYS = 3660  # ten years: anything longer is a typo, not a reminder
+
+
+class LeadError(ValueError):
+    """Raised for a lead that is not `0`, `<n><unit>...` or an ISO 8601 duration."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Lead:
+    """A lead time: `days` of wall-clock calendar arithmetic, then `seconds` of elapsed time."""
+
+    days: int = 0
+    seconds: int = 0
+
+    @property
+    def iso(self) -> str:
+        """The canonical ISO 8601 duration (`P1DT12H`, `PT0S`)."""
+        if not self.days and not self.seconds:
+            return "PT0S"
+        hours, rest = divmod(self.seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        out = "P" + (f"{self.days}D" if self.days else "")
+        if self.seconds:
+            out += "T" + "".join(
+                f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n
+            )
+        return out
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.days and not self.seconds
+
+    @property
+    def nominal_seconds(self) -> int:
+        """Length as if every day had 24 hours: for ordering and wording only."""
+        return self.days * 86400 + self.seconds
+
+    def __str__(self) -> str:
+        return self.iso
+
+
+def parse_lead(value: object) -> Lead:
+    """Parse `0`, `7d`, `1d12h`, `90m`, `P7D`, `PT6H`, `P1DT12H`; raises LeadError."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise LeadError(f"lead must be a string like '1d' or 'PT6H', not {type(value).__name__}")
+    text = str(value).strip()
+    if text == "0":
+        return Lead()
+    if text.startswith("-"):
+        raise LeadError(f"lead {text!r} is negative; leads count back from the deadline, use e.g. '1d'")
+    if _SHORT_WHOLE.fullmatch(text):
+        days = seconds = 0
+        for number, unit in _SHORT.findall(text):
+            n = int(number)
+            if unit == "w":
+                days += 7 * n
+            elif unit == "d":
+                days += n
+            else:
+                seconds += n * _UNIT_SECONDS[unit]
+        return _checked(text, days, seconds)
+    match = _ISO.fullmatch(text.upper()) if text.upper().startswith("P") else None
+    if match and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
+        parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+        days = parts["w"] * 7 + parts["d"]
+        seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+        return _checked(text, days, seconds)
+    hint = ""
+    if re.fullmatch(r"P.*[YM].*", text.upper().split("T")[0]):
+        hint = "; months and years have no fixed length, use days or weeks"
+    raise LeadError(
+        f"lead {text!r} is not a duration: use 0, <n><unit> with units w d h m s "
+        f"(e.g. 7d, 1d12h, 90m) or ISO 8601 (P7D, PT6H){hint}"
+    )
+
+
+def _checked(text: str, days: int, seconds: int) -> Lead:
+    if days + seconds // 86400 > _MAX_DAYS:
+        raise LeadError(f"lead {text!r} is longer than ten years")
+    return Lead(days=days, seconds=seconds)

@@ -1,0 +1,37 @@
+"""Config problems, collected and reported all at once as `PATH:LINE: message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ConfigError", "Problem"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One config error or warning, with its place and an optional hint."""
+
+    path: str
+    line: int | None
+    message: str
+    hint: str | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        place = f"{self.path}:{self.line}" if self.line else self.path
+        text = f"{place}: {'warning: ' if self.warning else ''}{self.message}"
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+class ConfigError(Exception):
+    """The config is invalid; `problems` holds every error found (and any warnings)."""
+
+    def __init__(self, problems: list[Problem], secrets: frozenset[str] = frozenset()) -> None:
+        self.problems = problems
+        self.secrets = secrets  # values to redact from anything that shows these problems
+        errors = [p for p in problems if not p.warning]
+        super().__init__(f"{len(errors)} config error{'s' if len(errors) != 1 else ''}")
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]

@@ -1,0 +1,68 @@
+"""Process settings from the environment (`ALERTD_*`), with systemd's directories as fallbacks."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alertd.leads import LeadError, parse_lead
+
+__all__ = ["Settings", "resolve_config_dir", "resolve_state_dir"]
+
+
+class Settings(BaseSettings):
+    """`ALERTD_CONFIG_DIR`, `ALERTD_STATE_DIR`, `ALERTD_CATCHUP`, `ALERTD_LOG_FORMAT`, ..."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTD_", extra="ignore")
+
+    config_dir: Path | None = None
+    state_dir: Path | None = None
+    catchup: timedelta = Field(default=timedelta(hours=1))
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    concurrency: int = Field(default=200, ge=1, le=5000)
+    shutdown_grace: float = Field(default=10.0, ge=0, le=600)
+    metrics_addr: str | None = None
+
+    @field_validator("catchup", mode="before")
+    @classmethod
+    def _catchup(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                lead = parse_lead(value)
+            except LeadError as exc:
+                raise ValueError(str(exc).replace("lead", "ALERTD_CATCHUP", 1)) from None
+            return timedelta(days=lead.days, seconds=lead.seconds)
+        return value
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+def resolve_config_dir(cli: Path | None, settings: Settings) -> Path:
+    """`--config`, else ALERTD_CONFIG_DIR, else $CONFIGURATION_DIRECTORY, else ./config."""
+    if cli is not None:
+        return cli
+    if settings.config_dir is not None:
+        return settings.config_dir
+    systemd = os.environ.get("CONFIGURATION_DIRECTORY")
+    if systemd:
+        return Path(systemd.split(":")[0])
+    return Path("config")
+
+
+def resolve_state_dir(settings: Settings) -> Path:
+    """ALERTD_STATE_DIR, else $STATE_DIRECTORY, else ./state."""
+    if settings.state_dir is not None:
+        return settings.state_dir
+    systemd = os.environ.get("STATE_DIRECTORY")
+    if systemd:
+        return Path(systemd.split(":")[0])
+    return Path("state")
