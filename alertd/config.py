@@ -30,6 +30,7 @@ from alertd.schema import (
 from alertd.secrets import expand_tree
 from alertd.sources import Located, SourceError, find_config_files, read_source
 from alertd.timerules import DueError, Resolution, due_instant, parse_due
+from alertd.zones import get_zone
 
 __all__ = ["DEFAULT_REMIND", "Config", "load_config"]
 
@@ -240,8 +241,6 @@ class _Loader:
             except DueError as exc:
                 self.error(located, (*loc, "due"), f"deadline {entry.id!r}: {exc}")
                 continue
-            from alertd.zones import get_zone  # noqa: PLC0415 - cached; kept local for clarity
-
             due, resolution = due_instant(written, get_zone(zone_name))
             if entry.remind is None:
                 leads = default_leads
@@ -263,7 +262,8 @@ class _Loader:
                 bad = True
             if bad or leads is None:
                 continue
-            line = located.line_of(loc) if resolution is not Resolution.EXACT else None
+            line = located.item_lines.get(loc) or (
+                located.line_of(loc) if resolution is not Resolution.EXACT else None)
             deadline = Deadline(
                 id=entry.id, title=entry.title, timezone=zone_name, written=written, due=due,
                 leads=leads, channels=tuple(channels), resolution=resolution, notes=entry.notes,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,14 @@ class Located:
     path: str
     data: Any
     _line_of: Callable[[Loc], int | None]
+    # Lines of the entries of the top-level `deadlines` list, recorded while parsing
+    # (cheap), so every deadline can name its line without a second parse.
+    item_lines: dict[Loc, int] = field(default_factory=dict)
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of the deepest part of `loc` the file can place (1-based), or None."""
+        if tuple(loc) in self.item_lines:
+            return self.item_lines[tuple(loc)]
         try:
             return self._line_of(tuple(loc))
         except Exception:  # a locator must never turn one error into a crash
@@ -96,15 +101,25 @@ def _read_yaml(text: str, display: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"invalid YAML: {exc}") from None
     data = _to_data(node) if node is not None else None
+    item_lines: dict[Loc, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "deadlines" and isinstance(value, yaml.SequenceNode):
+                item_lines = {("deadlines", i): item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    root: list[yaml.Node | None] = []  # composed again only when an error needs a line
 
     def line_of(loc: Loc) -> int | None:
-        return _yaml_line(yaml.compose(text, Loader=_YamlLoader), loc)
+        if not root:
+            root.append(yaml.compose(text, Loader=_YamlLoader))
+        return _yaml_line(root[0], loc)
 
-    return Located(display, data, line_of)
+    return Located(display, data, line_of, item_lines)
 
 
 def _to_data(node: yaml.Node) -> Any:
@@ -169,7 +184,8 @@ def _yaml_line(node: yaml.Node | None, loc: Loc) -> int | None:
 
 _TOML_LINE_COL = re.compile(r"\(at line (\d+), column \d+\)")
 _TOML_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_TOML_KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+_TOML_BARE = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+_TOML_KEY = re.compile(rf"^\s*({_TOML_BARE}(?:\s*\.\s*{_TOML_BARE})*)\s*=")
 
 
 def _read_toml(text: str, display: str) -> Located:

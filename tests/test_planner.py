@@ -1,0 +1,42 @@
+"""The planner is a pure function of deadlines and a window: no clock, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alertd.leads import parse_lead
+from alertd.model import Deadline
+from alertd.planner import alerts_for, next_alert, plan
+from alertd.timerules import due_instant, parse_due
+from alertd.zones import get_zone
+
+
+def make(id_: str, due: str, zone: str, leads: list[str]) -> Deadline:
+    written = parse_due(due)
+    instant, how = due_instant(written, get_zone(zone))
+    return Deadline(id=id_, title=id_, timezone=zone, written=written, due=instant,
+                    leads=tuple(sorted((parse_lead(x) for x in leads), key=lambda d: -d.nominal_seconds)),
+                    channels=("c",), resolution=how)
+
+
+def test_plan_sorts_by_instant_then_deadline_then_lead() -> None:
+    a = make("b-desk", "2021-05-21T12:00:00Z", "UTC", ["1d", "24h", "0"])
+    b = make("a-desk", "2021-05-21T12:00:00Z", "UTC", ["1d", "0"])
+    got = [(x.deadline.id, x.lead.iso) for x in plan([a, b], start=datetime(2021, 5, 1, tzinfo=UTC))]
+    assert got == [("a-desk", "P1D"), ("b-desk", "P1D"), ("b-desk", "PT24H"), ("a-desk", "PT0S"), ("b-desk", "PT0S")]
+
+
+def test_plan_is_the_same_whatever_the_order_of_the_deadlines() -> None:
+    ds = [make(f"d{i}", f"2021-0{1 + i % 9}-1{i % 10}T0{i % 10}:00", z, ["7d", "1d", "6h", "1h", "0"])
+          for i, z in enumerate(["Europe/Moscow", "America/New_York", "Asia/Kolkata", "Pacific/Apia"] * 5)]
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    assert plan(ds, start=start) == plan(list(reversed(ds)), start=start)
+    assert len(plan(ds, start=start)) == 100
+
+
+def test_next_alert_is_the_first_at_or_after_now() -> None:
+    d = make("x", "2021-05-21", "Europe/Moscow", ["7d", "1d", "0"])
+    assert next_alert(d, now=datetime(2021, 5, 20, 21, tzinfo=UTC)).lead.iso == "P1D"
+    assert next_alert(d, now=datetime(2021, 5, 20, 21, 0, 1, tzinfo=UTC)).lead.iso == "PT0S"
+    assert next_alert(d, now=datetime(2021, 5, 21, 21, 0, 1, tzinfo=UTC)) is None
+    assert [a.lead.iso for a in alerts_for(d)] == ["P7D", "P1D", "PT0S"]

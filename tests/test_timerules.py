@@ -1,0 +1,176 @@
+"""The time rules as pure functions: tables of gaps, folds, midnights and historic offsets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from alertd.display import due_local, due_text, rfc3339
+from alertd.leads import parse_lead
+from alertd.model import Deadline
+from alertd.timerules import DueError, Resolution, due_instant, parse_due
+from alertd.zones import UnknownZoneError, get_zone
+
+
+def deadline(due: str, zone: str, leads: tuple[str, ...] = ("0",)) -> Deadline:
+    written = parse_due(due)
+    instant, resolution = due_instant(written, get_zone(zone))
+    return Deadline(id="d", title="t", timezone=zone, written=written, due=instant,
+                    leads=tuple(parse_lead(x) for x in leads), channels=("c",), resolution=resolution)
+
+
+def z(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# (zone, due as written, expected due instant, how it resolved)
+DUES = [
+    # the seed: the end of Friday 21 May 2021, Moscow time
+    ("Europe/Moscow", "2021-05-21", "2021-05-21T21:00:00Z", Resolution.EXACT),
+    ("Europe/Moscow", "2021-05-21T24:00", "2021-05-21T21:00:00Z", Resolution.EXACT),
+    ("Europe/Moscow", "2021-05-21 24:00:00", "2021-05-21T21:00:00Z", Resolution.EXACT),
+    ("Europe/Moscow", "2021-05-22T00:00", "2021-05-21T21:00:00Z", Resolution.EXACT),
+    ("Europe/Moscow", "2021-05-21T00:00", "2021-05-20T21:00:00Z", Resolution.EXACT),  # START of the day
+    ("Europe/Moscow", "2021-05-21T21:00:00Z", "2021-05-21T21:00:00Z", Resolution.EXACT),  # exact instant
+    ("Europe/Moscow", "2021-05-22T00:00:00+03:00", "2021-05-21T21:00:00Z", Resolution.EXACT),
+    # historic offset: Moscow kept UTC+4 from 2011 to 2014
+    ("Europe/Moscow", "2012-06-01T12:00", "2012-06-01T08:00:00Z", Resolution.EXACT),
+    ("Europe/Moscow", "2012-06-01", "2012-06-01T20:00:00Z", Resolution.EXACT),
+    # New York spring gap: 02:30 does not exist, shifted forward by the hour
+    ("America/New_York", "2021-03-14T02:30", "2021-03-14T07:30:00Z", Resolution.GAP),
+    ("America/New_York", "2021-03-14T01:59:59", "2021-03-14T06:59:59Z", Resolution.EXACT),
+    ("America/New_York", "2021-03-14T03:00", "2021-03-14T07:00:00Z", Resolution.EXACT),
+    # New York autumn fold: 01:30 occurs twice, the earlier (EDT) is taken
+    ("America/New_York", "2021-11-07T01:30", "2021-11-07T05:30:00Z", Resolution.FOLD),
+    ("America/New_York", "2021-11-07T02:00", "2021-11-07T07:00:00Z", Resolution.EXACT),
+    # Havana: DST starts AT midnight, so the end of 13 March 2021 (= 14 March 00:00) does not exist;
+    # it is the first instant that exists on the 14th, 01:00 CDT
+    ("America/Havana", "2021-03-13", "2021-03-14T05:00:00Z", Resolution.GAP),
+    ("America/Havana", "2021-03-14T00:00", "2021-03-14T05:00:00Z", Resolution.GAP),
+    ("America/Havana", "2021-03-14T00:30", "2021-03-14T05:30:00Z", Resolution.GAP),
+    # Santiago: DST starts at 24:00 on Saturday 4 September 2021
+    ("America/Santiago", "2021-09-04", "2021-09-05T04:00:00Z", Resolution.GAP),
+    # Apia skipped Friday 30 December 2011 entirely (UTC-10 to UTC+14)
+    ("Pacific/Apia", "2011-12-29", "2011-12-30T10:00:00Z", Resolution.GAP),
+    ("Pacific/Apia", "2011-12-30T12:00", "2011-12-30T22:00:00Z", Resolution.GAP),
+    ("Pacific/Apia", "2011-12-30", "2011-12-30T10:00:00Z", Resolution.EXACT),
+    ("Pacific/Apia", "2011-12-31T12:00", "2011-12-30T22:00:00Z", Resolution.EXACT),
+    # Lord Howe: a 30-minute DST shift (+10:30 to +11 at 02:00, back at 02:00 to 01:30)
+    ("Australia/Lord_Howe", "2021-10-03T02:15", "2021-10-02T15:45:00Z", Resolution.GAP),
+    ("Australia/Lord_Howe", "2021-04-04T01:45", "2021-04-03T14:45:00Z", Resolution.FOLD),
+    ("UTC", "2021-05-21T18:00", "2021-05-21T18:00:00Z", Resolution.EXACT),
+    ("UTC", "2021-05-21T18:00:00.250", "2021-05-21T18:00:00.250000Z", Resolution.EXACT),
+]
+
+
+@pytest.mark.parametrize(("zone", "written", "expected", "how"), DUES)
+def test_due_resolves_to_the_contract_instant(zone: str, written: str, expected: str, how: Resolution) -> None:
+    instant, resolution = due_instant(parse_due(written), get_zone(zone))
+    assert instant == z(expected)
+    assert instant.tzinfo is UTC
+    assert resolution is how
+
+
+# (zone, due, lead, expected fire instant)
+LEADS = [
+    # the contract's seed example
+    ("Europe/Moscow", "2021-05-21", "7d", "2021-05-14T21:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "1d", "2021-05-20T21:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "6h", "2021-05-21T15:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "1h", "2021-05-21T20:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "0", "2021-05-21T21:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "1d12h", "2021-05-20T09:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "P1DT12H", "2021-05-20T09:00:00Z"),
+    ("Europe/Moscow", "2021-05-21", "1w", "2021-05-14T21:00:00Z"),
+    # 24h is elapsed time, 1d is the wall clock: they differ across a DST change
+    ("America/New_York", "2021-11-07T12:00", "1d", "2021-11-06T16:00:00Z"),
+    ("America/New_York", "2021-11-07T12:00", "24h", "2021-11-06T17:00:00Z"),
+    ("America/New_York", "2021-03-14T12:00", "1d", "2021-03-13T17:00:00Z"),
+    ("America/New_York", "2021-03-14T12:00", "24h", "2021-03-13T16:00:00Z"),
+    # 7d before the end of 20 March is local midnight seven days earlier, whatever DST did between
+    ("America/New_York", "2021-03-20", "7d", "2021-03-14T05:00:00Z"),
+    # days from the due AS WRITTEN land in a gap / a fold and are resolved there
+    ("America/New_York", "2021-03-15T02:30", "1d", "2021-03-14T07:30:00Z"),
+    ("America/New_York", "2021-11-08T01:30", "1d", "2021-11-07T05:30:00Z"),
+    # the calendar part is taken from the due as written, not from the shifted instant
+    ("America/New_York", "2021-03-14T02:30", "1d", "2021-03-13T07:30:00Z"),
+    # hours across a gap are exact elapsed time
+    ("America/New_York", "2021-03-14T04:00", "3h", "2021-03-14T05:00:00Z"),
+    # Havana's missing midnight: reminders from the end of 13 March
+    ("America/Havana", "2021-03-13", "1h", "2021-03-14T04:00:00Z"),
+    ("America/Havana", "2021-03-13", "1d", "2021-03-13T05:00:00Z"),
+    ("America/Havana", "2021-03-14", "1d", "2021-03-14T05:00:00Z"),  # 1d back lands in the gap
+    # Apia: 1d before the end of 31 December 2011 is the end of the 30th, which exists
+    ("Pacific/Apia", "2011-12-31", "1d", "2011-12-30T10:00:00Z"),
+    ("Pacific/Apia", "2011-12-31", "2d", "2011-12-30T10:00:00Z"),  # end of the 29th = same instant
+    # an exact-instant due: days step back on its wall clock in the deadline's zone
+    ("Europe/Moscow", "2021-05-21T21:00:00Z", "1d", "2021-05-20T21:00:00Z"),
+    ("Australia/Lord_Howe", "2021-10-04T02:15", "1d", "2021-10-02T15:45:00Z"),
+    ("Europe/Moscow", "2012-06-01", "90m", "2012-06-01T18:30:00Z"),
+]
+
+
+@pytest.mark.parametrize(("zone", "written", "lead", "expected"), LEADS)
+def test_lead_fires_at_the_contract_instant(zone: str, written: str, lead: str, expected: str) -> None:
+    d = deadline(written, zone)
+    assert d.fire_at(parse_lead(lead)) == z(expected)
+
+
+@pytest.mark.parametrize(
+    ("zone", "written", "shown", "local"),
+    [
+        ("Europe/Moscow", "2021-05-21", "Fri 21 May 2021, 24:00 MSK", "2021-05-21T24:00"),
+        ("Europe/Moscow", "2021-05-21T18:00", "Fri 21 May 2021, 18:00 MSK", "2021-05-21T18:00"),
+        ("Europe/Moscow", "2021-05-21T21:00:00Z", "Sat 22 May 2021, 00:00 MSK", "2021-05-22T00:00"),
+        ("America/Havana", "2021-03-13", "Sat 13 Mar 2021, 24:00 CST", "2021-03-13T24:00"),
+        ("America/New_York", "2021-03-14T02:30", "Sun 14 Mar 2021, 03:30 EDT", "2021-03-14T03:30"),
+        ("UTC", "2021-05-21T18:00:30", "Fri 21 May 2021, 18:00:30 UTC", "2021-05-21T18:00:30"),
+    ],
+)
+def test_due_is_shown_in_its_zone_with_end_of_day_as_24_00(zone: str, written: str, shown: str, local: str) -> None:
+    d = deadline(written, zone)
+    assert due_text(d) == shown
+    assert due_local(d) == local
+
+
+def test_due_in_another_zone_is_shown_with_that_zones_clock() -> None:
+    d = deadline("2021-05-21", "Europe/Moscow")
+    assert due_text(d, get_zone("America/New_York")) == "Fri 21 May 2021, 17:00 EDT"
+    assert due_text(d, UTC) == "Fri 21 May 2021, 21:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        (datetime(2021, 5, 20, 21, tzinfo=UTC), "2021-05-20T21:00:00Z"),
+        (datetime(2021, 5, 20, 21, 0, 0, 12000, tzinfo=UTC), "2021-05-20T21:00:00.012Z"),
+        (datetime(2021, 5, 20, 21, 0, 0, 12345, tzinfo=UTC), "2021-05-20T21:00:00.012345Z"),
+    ],
+)
+def test_instants_in_json_are_utc_with_z_and_whole_seconds_unless_fractional(instant: datetime, text: str) -> None:
+    assert rfc3339(instant) == text
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["2021-02-30", "2021-13-01", "2021-05-21T25:00", "2021-05-21T24:30", "21 May 2021", "2021-05-21T18",
+     "", "2021-05-21T18:00+25:00", "tomorrow"],
+)
+def test_impossible_or_malformed_dues_are_refused(bad: str) -> None:
+    with pytest.raises(DueError):
+        parse_due(bad)
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus_Mons", "../etc/passwd", "", "Europe/", "europe/moscow"])
+def test_unknown_zones_are_refused(name: str) -> None:
+    with pytest.raises(UnknownZoneError):
+        get_zone(name)
+
+
+def test_zones_come_from_the_tzdata_package_not_the_host() -> None:
+    import tzdata  # noqa: PLC0415
+
+    zone = get_zone("Europe/Moscow")
+    assert zone.key == "Europe/Moscow"
+    assert tzdata.IANA_VERSION  # the packaged database is importable and versioned
