@@ -7,6 +7,7 @@ a config is either wholly valid or not used at all.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = ["DEFAULT_REMIND", "Config", "load_config"]
 DEFAULT_REMIND = ("1d", "1h", "0")
 TOP_LEVEL = ("defaults", "channels", "deadlines")
 _CHANNEL_ADAPTER: TypeAdapter[Any] = TypeAdapter(ChannelConfig)
+_ID = re.compile(ID_PATTERN.strip("^$"))
 
 
 @dataclass(frozen=True)
@@ -337,9 +339,7 @@ def _resolution_warning(d: Deadline) -> str:
 
 
 def _valid_id(name: object) -> bool:
-    import re  # noqa: PLC0415
-
-    return isinstance(name, str) and re.match(ID_PATTERN, name) is not None
+    return isinstance(name, str) and _ID.fullmatch(name) is not None
 
 
 def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:

@@ -184,3 +184,13 @@ def test_dollar_dollar_brace_is_a_literal(write_config) -> None:
     config = write_config({"a.yaml": GOOD_CHANNELS + "deadlines:\n  - id: x\n    title: costs $${PRICE}\n"
                                                      "    due: 2031-05-21\n    channels: [stdout]\n"})
     assert load_config(config, env={}).deadlines[0].title == "costs ${PRICE}"
+
+
+@pytest.mark.parametrize("name", ["Ops", "-ops", "ops\n", "a" * 129, "ops slack"])
+def test_channel_names_follow_the_id_pattern(write_config, capsys, name: str) -> None:
+    import json  # noqa: PLC0415
+
+    config = write_config({"a.yaml": f"channels:\n  {json.dumps(name)}:\n    type: console\n"})
+    code, _, err = check(config, capsys)
+    assert code == 1
+    assert "a.yaml:2: channel name" in err
