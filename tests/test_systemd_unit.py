@@ -73,6 +73,7 @@ def exposure(output: str) -> tuple[float, str]:
 
 def test_the_unit_verifies_without_any_output(tmp_path: Path) -> None:
     """`verify` only warns (unknown keys, bad values), so the pass criterion is empty output."""
+    assert Path("/bin/kill").exists(), "ExecReload needs /bin/kill: apt-get install procps (.ci/run does this)"
     result = analyze("verify", str(unit_copy(tmp_path)))
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
