@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("run", help="run the daemon in the foreground"))
     p = with_config(sub.add_parser("test", help="send a test notification to CHANNEL now"))
     p.add_argument("channel", metavar="CHANNEL")
+    with_config(sub.add_parser("ics", help="print an iCalendar feed of all deadlines, with their alerts as alarms"))
     return parser
 
 
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             from alertd.testsend import cmd_test  # noqa: PLC0415
 
             return cmd_test(config_dir, args.channel, settings, now=now, out=sys.stdout, err=sys.stderr)
+        if args.command == "ics":
+            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"alertd: error: {exc}", file=sys.stderr)
@@ -174,6 +177,18 @@ def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | N
     for a in alerts:
         print(redact(f"{rfc3339(a.fire_at)}  {a.lead.iso:<8} {a.deadline.id}  "
                      f"(due {due_text(a.deadline)})  -> {', '.join(a.deadline.channels)}"), file=out)
+    return EX_OK
+
+
+def cmd_ics(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> int:
+    """Print the iCalendar feed (CRLF line endings, as RFC 5545 requires) of every deadline."""
+    from alertd.calendar_feed import feed  # noqa: PLC0415 - keep check/plan start-up light
+
+    config = load_or_report(config_dir, err)
+    if config is None:
+        return EX_FAIL
+    out.write(feed(config.deadlines, now=now, redact=Redactor(config.secrets)))
+    out.flush()
     return EX_OK
 
 
