@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from alertd import __version__
 from alertd.secrets import Redactor
@@ -37,9 +38,16 @@ class SendContext:
 
     @classmethod
     def create(cls, redact: Redactor | None = None, *, max_connections: int = 200) -> SendContext:
+        """A context with the measured transport: httpx's API over aiohttp's connection pool.
+
+        bench/http_transport.md: with 100 requests in flight httpx's own pool managed
+        147 req/s and 20 CPU s for 3,000 POSTs; the aiohttp transport 1,412 req/s and
+        1.8 CPU s, and 2,000 simultaneous alerts took 1.1 s instead of 11.8 s.
+        """
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         client = httpx.AsyncClient(
+            transport=AiohttpTransport(limits=limits),
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
             follow_redirects=False,
         )
         return cls(http=client, redact=redact or Redactor())
