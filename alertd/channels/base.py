@@ -8,6 +8,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from alertd import __version__
+from alertd.channels.pace import Pacer
 from alertd.secrets import Redactor
 
 __all__ = ["USER_AGENT", "DeliveryError", "SendContext"]
@@ -31,10 +32,11 @@ class DeliveryError(Exception):
 
 @dataclass
 class SendContext:
-    """Shared resources for senders: one HTTP client (connection pool) and the redactor."""
+    """Shared resources for senders: one HTTP client (connection pool), the redactor, the Slack pacer."""
 
     http: httpx.AsyncClient
     redact: Redactor = field(default_factory=Redactor)
+    pacer: Pacer = field(default_factory=Pacer)
 
     @classmethod
     def create(cls, redact: Redactor | None = None, *, max_connections: int = 200) -> SendContext:

@@ -1,0 +1,104 @@
+"""Posting to an HTTP receiver and judging its answer: the one helper every HTTP channel calls.
+
+Verdicts (the daemon's dispatcher schedules the retries): network errors, timeouts,
+408, 429 and 5xx are worth retrying, honouring `Retry-After`; any other non-2xx is
+permanent. No message built here holds the URL, a header value or unredacted body
+text: a Slack webhook URL is itself a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import httpx
+
+from alertd.channels.base import DeliveryError, SendContext
+
+__all__ = ["body_hint", "post", "raise_for_status", "retry_after_seconds"]
+
+_RETRYABLE = frozenset({408, 429})
+_HINT_CHARS = 120
+
+
+async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[str, str],
+               time_limit: float) -> httpx.Response:
+    """POST `content` to `url` and return the response, whatever its status.
+
+    Raises a retryable DeliveryError for a network error or when no complete answer
+    came within `time_limit` seconds (the whole exchange, not only each read).
+    """
+    try:
+        async with asyncio.timeout(time_limit):
+            response = await ctx.http.post(url, content=content, headers=dict(headers), timeout=time_limit)
+            await response.aread()
+    except (TimeoutError, httpx.TimeoutException):
+        raise DeliveryError(f"no answer within {time_limit:g} s") from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"network error: {_reason(exc)}") from None
+    return response
+
+
+def raise_for_status(response: httpx.Response, ctx: SendContext, *, now: datetime,
+                     permanent: bool | None = None, detail: str | None = None) -> None:
+    """Return for a 2xx answer; raise DeliveryError with the verdict otherwise.
+
+    `permanent` overrides the verdict by status (a channel that knows its service better
+    says so); `detail` is shown after the status, default a short redacted body excerpt.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    retry = status in _RETRYABLE or status >= 500
+    if detail is None:
+        detail = body_hint(response, ctx)
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    if 300 <= status < 400:
+        message += " (redirects are not followed; configure the final URL)"
+    raise DeliveryError(
+        message,
+        permanent=(not retry) if permanent is None else permanent,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After"), now=now) if retry else None,
+    )
+
+
+def body_hint(response: httpx.Response, ctx: SendContext) -> str:
+    """The start of the response body on one line, redacted: enough to tell errors apart."""
+    try:
+        text = response.text
+    except (UnicodeDecodeError, LookupError):
+        return ""
+    text = " ".join(ctx.redact(text).split())
+    printable = "".join(c for c in text if c.isprintable())
+    return printable[:_HINT_CHARS] + ("…" if len(printable) > _HINT_CHARS else "")
+
+
+def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
+    """`Retry-After` as seconds from `now`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value)) if value.replace(".", "", 1).isdigit() else _date_delta(value, now)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _date_delta(value: str, now: datetime) -> float | None:
+    when = email.utils.parsedate_to_datetime(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _reason(exc: BaseException) -> str:
+    """The kind of network failure without its text (which can name the host and path)."""
+    name = type(exc).__name__
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            return f"{name} ({cause.strerror.lower()})"
+        cause = cause.__cause__ or cause.__context__
+    return name
