@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from alertd.channels import DeliveryError, SendContext, build_sender
+from alertd.channels import DeliveryError, SendContext, build_sender, channel_secrets
 from alertd.cli import EX_FAIL, EX_OK, EX_USAGE, load_or_report
 from alertd.config import Config
 from alertd.leads import Lead
@@ -57,7 +57,7 @@ def cmd_test(config_dir: Path, channel: str, settings: Settings, *, now: datetim
     config = load_or_report(config_dir, err)
     if config is None:
         return EX_FAIL
-    redact = Redactor(config.secrets)
+    redact = Redactor(config.secrets | channel_secrets(config.channels))
     if channel not in config.channels:
         known = ", ".join(sorted(config.channels)) or "none"
         print(redact(f"alertd: error: no channel {channel!r} in {config_dir} (defined: {known})"), file=err)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from alertd.channels.base import DeliveryError, SendContext
-from alertd.channels.http import body_hint, post, raise_for_status
+from alertd.channels.http import body_hint, post, raise_for_status, url_secrets
 from alertd.message import Message, one_line, render
 from alertd.notification import Notification
 from alertd.schema import SlackChannel
@@ -57,6 +57,7 @@ class SlackSender:
         self.name = name
         self.config = config
         self.ctx = ctx
+        ctx.redact.update(url_secrets(config.url.get_secret_value()))
         self._url = config.url.get_secret_value()
         self._pace_key = ctx.pacer.key(self._url)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from alertd.channels.base import USER_AGENT, SendContext
-from alertd.channels.http import post, raise_for_status
+from alertd.channels.http import post, raise_for_status, url_secrets
 from alertd.display import due_local, rfc3339
 from alertd.message import render
 from alertd.notification import Notification
@@ -57,6 +57,7 @@ class WebhookSender:
         self.name = name
         self.config = config
         self.ctx = ctx
+        ctx.redact.update(url_secrets(config.url.get_secret_value()))
 
     def request(self, note: Notification, *, now: datetime) -> tuple[bytes, dict[str, str]]:
         """The body and headers of one attempt (pure given `now`)."""
