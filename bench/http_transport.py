@@ -70,6 +70,42 @@ async def run(kind: str, url: str, total: int, concurrency: int, max_connections
         return time.perf_counter() - t0, time.process_time() - cpu0, failures
 
 
+async def run_senders(kind: str, url: str, total: int, max_connections: int) -> tuple[float, float, int]:
+    """`total` alerts through alertd's own WebhookSender (payload, message text, signing), all at once."""
+    import base64  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from alertd.channels import DeliveryError, SendContext, build_sender  # noqa: PLC0415
+    from alertd.schema import WebhookChannel  # noqa: PLC0415
+    from alertd.testsend import make_test_notification  # noqa: PLC0415
+
+    ctx = SendContext.create(max_connections=max_connections)
+    if kind == "httpx":
+        await ctx.http.aclose()
+        ctx.http = make_client("httpx", max_connections)
+    secret = "whsec_" + base64.b64encode(b"bench-signing-key-0123").decode()
+    sender = build_sender("bench", WebhookChannel.model_validate({"type": "webhook", "url": url, "secret": secret}),
+                          ctx)
+    now = datetime.now(UTC)
+    notes = [make_test_notification(f"bench-{i}", now=now, timezone="Europe/Moscow") for i in range(total)]
+    failures = 0
+
+    async def one(note: object) -> None:
+        nonlocal failures
+        try:
+            await sender.send(note, now=now)
+        except DeliveryError:
+            failures += 1
+
+    try:
+        await asyncio.gather(*(one(n) for n in notes[:20]))
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(n) for n in notes))
+        return time.perf_counter() - t0, time.process_time() - cpu0, failures
+    finally:
+        await ctx.aclose()
+
+
 def main() -> None:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,6 +126,9 @@ def main() -> None:
                 wall, cpu, bad = asyncio.run(run(kind, url, 2000, 2000, max_connections=conns))
                 rows.append(("2,000 at once", kind, 2000, conns, wall, 2000 / wall, cpu, bad))
                 print(rows[-1], file=sys.stderr)
+            wall, cpu, bad = asyncio.run(run_senders(kind, url, 2000, max_connections=200))
+            rows.append(("2,000 signed alerts via WebhookSender", kind, 2000, 200, wall, 2000 / wall, cpu, bad))
+            print(rows[-1], file=sys.stderr)
     finally:
         proc.terminate()
         proc.join()
@@ -104,6 +143,15 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} | {r[5]:.0f} | {r[6]:.2f} | {r[7]} |" for r in rows]
+    lines += [
+        "",
+        "Reading: httpx's own pool gets slower, not faster, as concurrency grows on 2 cores, and",
+        "burns CPU doing it; the aiohttp transport scales with the connections. The performance",
+        "goal (2,000 simultaneous alerts to a 50 ms receiver within 2.5 s) is only met with the",
+        "aiohttp transport, including through alertd's real sender (message text, JSON, HMAC",
+        "signature) with the default 200 connections, so `SendContext.create` uses it.",
+        "`failed` counts deliveries that ran into their 10 s timeout while queued behind the pool.",
+    ]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(RESULTS.read_text(encoding="utf-8"))
 
