@@ -22,26 +22,13 @@ class Sender(Protocol):
 
 
 def _registry() -> dict[str, Callable[[str, Any, SendContext], Sender]]:
-    from alertd.channels.console import ConsoleSender  # noqa: PLC0415 - avoid import cycles
+    # Imported here, not at the top: the senders import this package's base module.
+    from alertd.channels.console import ConsoleSender  # noqa: PLC0415
+    from alertd.channels.email import EmailSender  # noqa: PLC0415
+    from alertd.channels.slack import SlackSender  # noqa: PLC0415
     from alertd.channels.webhook import WebhookSender  # noqa: PLC0415
 
-    registry: dict[str, Callable[[str, Any, SendContext], Sender]] = {
-        "console": ConsoleSender,
-        "webhook": WebhookSender,
-    }
-    try:
-        from alertd.channels.slack import SlackSender  # noqa: PLC0415
-
-        registry["slack"] = SlackSender
-    except ImportError:  # pragma: no cover - lands with the channels issue
-        pass
-    try:
-        from alertd.channels.email import EmailSender  # noqa: PLC0415
-
-        registry["email"] = EmailSender
-    except ImportError:  # pragma: no cover
-        pass
-    return registry
+    return {"console": ConsoleSender, "email": EmailSender, "slack": SlackSender, "webhook": WebhookSender}
 
 
 def build_sender(name: str, config: Any, ctx: SendContext) -> Sender:
