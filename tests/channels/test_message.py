@@ -96,3 +96,18 @@ def test_notes_links_and_tags_are_in_the_text() -> None:
 )
 def test_lead_words(lead: Lead, words: str) -> None:
     assert lead_words(lead) == words
+
+
+def test_an_end_of_day_whose_midnight_does_not_exist_still_reads_24_00_of_its_day() -> None:
+    """Santiago skipped 5 Sep 2021 00:00-01:00; the end of 4 Sep is 01:00 -03 on the wall clock."""
+    from alertd.timerules import due_instant, parse_due  # noqa: PLC0415
+    from alertd.zones import get_zone  # noqa: PLC0415
+
+    written = parse_due("2021-09-04")
+    due, resolution = due_instant(written, get_zone("America/Santiago"))
+    deadline = replace(seed_deadline(), timezone="America/Santiago", written=written, due=due, resolution=resolution)
+    note = replace(seed_note("0"), deadline=deadline, scheduled_for=due)
+    assert [str(d) for d in render(note, now=due).dues] == [
+        "Sat 4 Sep 2021, 24:00 -04 (America/Santiago)",
+        "Sun 5 Sep 2021, 04:00 UTC",
+    ]
