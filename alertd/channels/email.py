@@ -74,9 +74,9 @@ def tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
 
 
-def _deliver(smtp: SmtpSettings, mail: EmailMessage, sender: str, recipients: list[str]) -> dict:
+def _deliver(smtp: SmtpSettings, context: ssl.SSLContext | None, mail: EmailMessage, sender: str,
+             recipients: list[str]) -> dict:
     """Blocking SMTP exchange; returns the refused recipients (smtplib raises when all are)."""
-    context = tls_context(smtp) if smtp.security != "none" else None
     port = smtp.effective_port
     if smtp.security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, port, timeout=smtp.timeout, context=context)
@@ -98,13 +98,29 @@ class EmailSender:
         self.name = name
         self.config = config
         self.ctx = ctx
+        self._tls: ssl.SSLContext | None = None
+
+    def tls(self) -> ssl.SSLContext | None:
+        """The TLS context, built once per sender (loading CA files costs milliseconds per burst)."""
+        smtp = self.config.smtp
+        if smtp.security == "none":
+            return None
+        if self._tls is None:
+            try:
+                self._tls = tls_context(smtp)
+            except (OSError, ssl.SSLError) as exc:
+                # A CA file that is missing or not PEM will not fix itself between retries.
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                raise DeliveryError(f"smtp.ca_file {smtp.ca_file} cannot be used: {reason}", permanent=True) from None
+        return self._tls
 
     async def send(self, note: Notification, *, now: datetime) -> None:
         mail = build_email(note, self.config, now=now)
+        context = self.tls()
         loop = asyncio.get_running_loop()
         try:
-            refused = await loop.run_in_executor(_POOL, _deliver, self.config.smtp, mail, self.config.from_,
-                                                 list(self.config.to))
+            refused = await loop.run_in_executor(_POOL, _deliver, self.config.smtp, context, mail,
+                                                 self.config.from_, list(self.config.to))
         except Exception as exc:
             raise self.verdict(exc) from None
         if refused:

@@ -203,3 +203,10 @@ def test_it_delivers_over_implicit_tls(ca: tuple[trustme.CA, Path]) -> None:
     finally:
         controller.stop()
     assert len(mailbox.envelopes) == 1
+
+
+def test_a_missing_ca_file_is_a_permanent_error_naming_it(smtp_server: SmtpPeer, tmp_path: Path) -> None:
+    error = send(channel(smtp_server, ca_file=str(tmp_path / "missing.pem")), seed_note())
+    assert error is not None
+    assert error.permanent
+    assert "missing.pem cannot be used" in str(error)
