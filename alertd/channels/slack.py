@@ -63,7 +63,7 @@ class SlackSender:
 
     def body(self, note: Notification, *, now: datetime) -> dict[str, Any]:
         msg = render(note, now=now, channel_zone=self.config.timezone)
-        return {"text": msg.summary, "blocks": blocks(msg)}
+        return {"text": escape(msg.summary), "blocks": blocks(msg)}  # the fallback is mrkdwn too
 
     async def send(self, note: Notification, *, now: datetime) -> None:
         content = json.dumps(self.body(note, now=now), ensure_ascii=False).encode()
