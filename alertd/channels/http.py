@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
@@ -57,10 +59,11 @@ async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[s
         async with asyncio.timeout(time_limit * _BACKSTOP):
             response = await ctx.http.post(url, content=content, headers=dict(headers), timeout=time_limit)
             await response.aread()
-    except (TimeoutError, httpx.TimeoutException):
-        raise DeliveryError(f"no answer within {time_limit:g} s") from None
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"network error: {_reason(exc)}") from None
+    except (TimeoutError, httpx.HTTPError) as exc:
+        reason = _network_reason(exc)
+        if reason is None:
+            raise DeliveryError(f"no answer within {time_limit:g} s") from None
+        raise DeliveryError(f"network error: {reason}") from None
     return response
 
 
@@ -116,12 +119,24 @@ def _date_delta(value: str, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _reason(exc: BaseException) -> str:
-    """The kind of network failure without its text (which can name the host and path)."""
-    name = type(exc).__name__
+def _network_reason(exc: BaseException) -> str | None:
+    """Why the exchange failed, or None when it timed out; never the exception's own text.
+
+    The text of a connection error names the host and port (part of the URL, a secret
+    for Slack). The aiohttp transport reports a refused connection as httpx's
+    ConnectTimeout, so the cause chain decides, not the outer type.
+    """
+    chain: list[BaseException] = []
     cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, OSError) and cause.strerror:
-            return f"{name} ({cause.strerror.lower()})"
+    while cause is not None and cause not in chain:
+        chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-    return name
+    if any(isinstance(link, socket.gaierror) for link in chain):
+        return "host name not resolved"
+    for link in chain:
+        if isinstance(link, OSError) and not isinstance(link, TimeoutError) and (link.errno or 0) > 0:
+            return os.strerror(link.errno).lower()
+    innermost = chain[-1]
+    if isinstance(innermost, TimeoutError | httpx.TimeoutException):
+        return None
+    return type(innermost).__name__

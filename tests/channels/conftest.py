@@ -38,6 +38,7 @@ class Answer:
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # hold the request open until the test ends
+    drop: bool = False  # close the connection without answering
 
 
 @dataclass
@@ -70,6 +71,9 @@ class Receiver:
                 receiver.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 receiver.got_request.set()
                 answer = receiver.script.pop(0) if receiver.script else Answer()
+                if answer.drop:
+                    self.close_connection = True
+                    return
                 if answer.hang:
                     receiver.release.wait(30)
                     return
