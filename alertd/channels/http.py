@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import os
 import socket
+import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
@@ -25,6 +26,7 @@ __all__ = ["body_hint", "post", "raise_for_status", "retry_after_seconds", "url_
 _RETRYABLE = frozenset({408, 429})
 _HINT_CHARS = 120
 _BACKSTOP = 3
+_X509_HOSTNAME_MISMATCH = 62
 _TOKEN_CHARS = 16  # a path segment this long may be a token (Slack's are 24): redact it on its own
 
 
@@ -60,6 +62,11 @@ async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[s
             response = await ctx.http.post(url, content=content, headers=dict(headers), timeout=time_limit)
             await response.aread()
     except (TimeoutError, httpx.HTTPError) as exc:
+        untrusted = _untrusted_certificate(exc)
+        if untrusted:
+            # A certificate that does not verify will not verify on retry; verification
+            # is never switched off, the receiver (or the URL) has to be fixed.
+            raise DeliveryError(f"TLS certificate not trusted: {untrusted}", permanent=True) from None
         reason = _network_reason(exc)
         if reason is None:
             raise DeliveryError(f"no answer within {time_limit:g} s") from None
@@ -119,6 +126,28 @@ def _date_delta(value: str, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    return chain
+
+
+def _untrusted_certificate(exc: BaseException) -> str | None:
+    """OpenSSL's reason when the peer's certificate failed verification, else None."""
+    # aiohttp wraps OpenSSL's error in its own subclass without the verify fields.
+    failed = [link for link in _chain(exc) if isinstance(link, ssl.SSLCertVerificationError)]
+    for link in failed:
+        code = getattr(link, "verify_code", None)
+        if code == _X509_HOSTNAME_MISMATCH:
+            return "it is not valid for the host name"  # OpenSSL's text would name the host
+        if code is not None:
+            return str(link.verify_message or "verification failed")
+    return "verification failed" if failed else None
+
+
 def _network_reason(exc: BaseException) -> str | None:
     """Why the exchange failed, or None when it timed out; never the exception's own text.
 
@@ -126,11 +155,9 @@ def _network_reason(exc: BaseException) -> str | None:
     for Slack). The aiohttp transport reports a refused connection as httpx's
     ConnectTimeout, so the cause chain decides, not the outer type.
     """
-    chain: list[BaseException] = []
-    cause: BaseException | None = exc
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
+    chain = _chain(exc)
+    if any(isinstance(link, ssl.SSLError) for link in chain):
+        return "TLS handshake failed"
     if any(isinstance(link, socket.gaierror) for link in chain):
         return "host name not resolved"
     for link in chain:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 import standardwebhooks
+import trustme
 
 from alertd import __version__
 from alertd.channels import DeliveryError, SendContext, build_sender
@@ -164,6 +166,25 @@ def test_an_unresolvable_host_is_a_retryable_network_error() -> None:
     error = asyncio.run(attempt(webhook("http://alertd-test.invalid/hook"), seed_note()))
     assert error is not None
     assert (str(error), error.permanent) == ("network error: host name not resolved", False)
+
+
+def test_an_https_receiver_with_an_untrusted_certificate_is_refused_permanently() -> None:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    tls_receiver = Receiver()
+    tls_receiver.server.socket = server_ctx.wrap_socket(tls_receiver.server.socket, server_side=True)
+    tls_receiver.thread.start()
+    try:
+        url = tls_receiver.url().replace("http://", "https://")
+        error = asyncio.run(attempt(webhook(url), seed_note()))
+    finally:
+        tls_receiver.server.shutdown()
+        tls_receiver.server.server_close()
+    assert error is not None
+    assert error.permanent
+    assert str(error) == "TLS certificate not trusted: unable to get local issuer certificate"
+    assert tls_receiver.seen == []
 
 
 def test_error_bodies_are_redacted(receiver: Receiver) -> None:
