@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from alertd import __version__
+from alertd.channels.pace import Pacer
 from alertd.secrets import Redactor
 
 __all__ = ["USER_AGENT", "DeliveryError", "SendContext"]
@@ -30,16 +32,25 @@ class DeliveryError(Exception):
 
 @dataclass
 class SendContext:
-    """Shared resources for senders: one HTTP client (connection pool) and the redactor."""
+    """Shared resources for senders: one HTTP client (connection pool), the redactor, the Slack pacer."""
 
     http: httpx.AsyncClient
     redact: Redactor = field(default_factory=Redactor)
+    pacer: Pacer = field(default_factory=Pacer)
 
     @classmethod
     def create(cls, redact: Redactor | None = None, *, max_connections: int = 200) -> SendContext:
+        """A context with the measured transport: httpx's API over aiohttp's connection pool.
+
+        bench/http_transport.md: at 100 in flight httpx's own pool managed about 150 req/s
+        on 2 cores and spent ~16 CPU s on 3,000 POSTs; the aiohttp transport ~1,400 req/s
+        and ~1.3 CPU s. 2,000 signed alerts through WebhookSender: 1.4 s instead of 12.4 s.
+        `max_connections` should match the dispatcher's concurrency bound.
+        """
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         client = httpx.AsyncClient(
+            transport=AiohttpTransport(limits=limits),
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
             follow_redirects=False,
         )
         return cls(http=client, redact=redact or Redactor())

@@ -1,15 +1,16 @@
-"""The console channel: the alert as a log event on standard output."""
+"""The console channel: the alert's human message as a log event (standard output)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import structlog
 
 from alertd.channels.base import SendContext
-from alertd.display import due_text, rfc3339
+from alertd.display import rfc3339
+from alertd.message import render
 from alertd.notification import Notification
+from alertd.schema import ConsoleChannel
 
 __all__ = ["ConsoleSender"]
 
@@ -17,14 +18,16 @@ log = structlog.get_logger("alertd.console")
 
 
 class ConsoleSender:
-    def __init__(self, name: str, config: Any, ctx: SendContext) -> None:
+    def __init__(self, name: str, config: ConsoleChannel, ctx: SendContext) -> None:
         self.name = name
         self.config = config
         self.ctx = ctx
 
     async def send(self, note: Notification, *, now: datetime) -> None:
+        msg = render(note, now=now, channel_zone=self.config.timezone)
         d = note.deadline
         log.info(
-            "alert.console", channel=self.name, alert_id=note.key, deadline=d.id, lead=note.lead.iso,
-            title=d.title, due=rfc3339(d.due), due_local=due_text(d), late_by_seconds=note.late_by_seconds,
+            "alert.console", channel=self.name, kind=note.kind, alert_id=note.key, deadline=d.id,
+            lead=note.lead.iso, due=rfc3339(d.due), late_by_seconds=note.late_by_seconds,
+            message=msg.summary, text=msg.text,
         )

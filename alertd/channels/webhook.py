@@ -1,4 +1,10 @@
-"""The generic JSON webhook channel (minimal first version: payload and signing)."""
+"""The generic JSON webhook: the contract's payload, signed with Standard Webhooks when keyed.
+
+Spec: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+`webhook-id` is the delivery key, so it is the same on every retry and after a
+restart and receivers can dedupe on it; `webhook-timestamp` is the attempt's time,
+so each attempt is signed afresh.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,20 @@ import json
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from alertd.channels.base import DeliveryError, SendContext
-from alertd.display import due_local, due_text, rfc3339
+from alertd.channels.base import USER_AGENT, SendContext
+from alertd.channels.http import post, raise_for_status, url_secrets
+from alertd.display import due_local, rfc3339
+from alertd.message import render
 from alertd.notification import Notification
+from alertd.schema import WebhookChannel
 
-__all__ = ["WebhookSender", "payload"]
+__all__ = ["WebhookSender", "payload", "sign"]
+
+_FIXED_HEADERS = frozenset({"content-type", "user-agent", "content-length", "host"})
 
 
-def payload(note: Notification, *, now: datetime) -> dict[str, Any]:
+def payload(note: Notification, *, now: datetime, channel_zone: str | None = None) -> dict[str, Any]:
+    """The JSON document of DESIGN.md section 6, for `note` sent at `now`."""
     d = note.deadline
     return {
         "type": note.kind,
@@ -30,43 +40,43 @@ def payload(note: Notification, *, now: datetime) -> dict[str, Any]:
             "lead": note.lead.iso,
             "scheduled_for": rfc3339(note.scheduled_for),
             "late_by_seconds": note.late_by_seconds,
-            "text": f"{d.title}: due {due_text(d)}",
+            "text": render(note, now=now, channel_zone=channel_zone).text,
         },
     }
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """Standard Webhooks `webhook-signature`: v1,<base64 HMAC-SHA256 of id.timestamp.body>."""
+    """Standard Webhooks `webhook-signature`: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
     mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
 
 
 class WebhookSender:
-    def __init__(self, name: str, config: Any, ctx: SendContext) -> None:
+    def __init__(self, name: str, config: WebhookChannel, ctx: SendContext) -> None:
         self.name = name
         self.config = config
         self.ctx = ctx
+        ctx.redact.update(url_secrets(config.url.get_secret_value()))
 
-    async def send(self, note: Notification, *, now: datetime) -> None:
-        body = json.dumps(payload(note, now=now), ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {k: v.get_secret_value() for k, v in self.config.headers.items()}
+    def request(self, note: Notification, *, now: datetime) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of one attempt (pure given `now`)."""
+        body = json.dumps(payload(note, now=now, channel_zone=self.config.timezone), ensure_ascii=False,
+                          separators=(",", ":")).encode()
+        # The configured headers cannot replace the ones the contract fixes (type, agent, signature).
+        headers = {k: v.get_secret_value() for k, v in self.config.headers.items()
+                   if k.lower() not in _FIXED_HEADERS and not k.lower().startswith("webhook-")}
         headers["Content-Type"] = "application/json"
+        headers["User-Agent"] = USER_AGENT
         if self.config.secret is not None:
             ts = int(now.timestamp())
-            headers.update({
-                "webhook-id": note.key,
-                "webhook-timestamp": str(ts),
-                "webhook-signature": sign(self.config.secret.get_secret_value(), note.key, ts, body),
-            })
-        try:
-            resp = await self.ctx.http.post(self.config.url.get_secret_value(), content=body, headers=headers,
-                                            timeout=self.config.timeout)
-        except httpx.TimeoutException:
-            raise DeliveryError("timed out") from None
-        except httpx.HTTPError as exc:
-            raise DeliveryError(self.ctx.redact(f"network error: {type(exc).__name__}")) from None
-        if 200 <= resp.status_code < 300:
-            return
-        retry = resp.status_code in (408, 429) or resp.status_code >= 500
-        raise DeliveryError(f"HTTP {resp.status_code}", permanent=not retry)
+            headers["webhook-id"] = note.key
+            headers["webhook-timestamp"] = str(ts)
+            headers["webhook-signature"] = sign(self.config.secret.get_secret_value(), note.key, ts, body)
+        return body, headers
+
+    async def send(self, note: Notification, *, now: datetime) -> None:
+        body, headers = self.request(note, now=now)
+        response = await post(self.ctx, self.config.url.get_secret_value(), content=body, headers=headers,
+                              time_limit=self.config.timeout)
+        raise_for_status(response, self.ctx, now=now)

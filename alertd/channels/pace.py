@@ -1,0 +1,51 @@
+"""At most one message per interval per receiver: a reservation-based asyncio pacer.
+
+Slack accepts about one message per second per incoming webhook and answers bursts
+with 429 (https://api.slack.com/apis/rate-limits#incoming-webhooks-rate-limits). One
+pacer lives in the SendContext, so every sender of every channel that shares a URL
+shares its slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+
+__all__ = ["Pacer"]
+
+
+class Pacer:
+    """Hands out send slots per key, `interval` seconds apart, in the order they are asked for."""
+
+    def __init__(self, interval: float = 1.0, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+
+    @staticmethod
+    def key(url: str) -> str:
+        """A key for `url` that is not the URL: the pacer's state must not hold a credential."""
+        return hashlib.sha256(url.encode()).hexdigest()
+
+    def reserve(self, key: str) -> float:
+        """Take the next free slot for `key`; return how many seconds until it (0 = now)."""
+        now = self._clock()
+        if len(self._next) > 1024:  # forget receivers that have been idle, so the map stays small
+            self._next = {k: t for k, t in self._next.items() if t > now}
+        slot = max(now, self._next.get(key, now))
+        self._next[key] = slot + self.interval
+        return slot - now
+
+    async def wait(self, key: str) -> None:
+        """Return when `key` may be sent to."""
+        delay = self.reserve(key)
+        if delay > 0:
+            await self._sleep(delay)
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Give `key` no slot for `seconds` (the receiver asked us to back off)."""
+        self._next[key] = max(self._next.get(key, 0.0), self._clock() + seconds)

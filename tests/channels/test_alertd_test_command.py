@@ -1,0 +1,133 @@
+"""`alertd test CHANNEL` through the real command line, and the no-secret-leaks check."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import structlog
+from freezegun import freeze_time
+
+from alertd.cli import main
+from tests.channels.conftest import Answer, Receiver
+
+SLACK_TOKEN = "T0001/B0002/slack-token-abcdef"
+HEADER_VALUE = "hdr-value-4c7e91"
+SIGNING_KEY = "whsec_" + base64.b64encode(b"signing-key-for-leak-test").decode()
+SMTP_PASSWORD = "smtp-password-93f1"
+SECRETS = (SLACK_TOKEN, HEADER_VALUE, SIGNING_KEY, SMTP_PASSWORD)
+
+CONFIG = """\
+defaults:
+  timezone: Europe/Moscow
+  remind: [1d, 0]
+  channels: [stdout]
+channels:
+  stdout:
+    type: console
+  ops-slack:
+    type: slack
+    url: ${SLACK_URL}
+  audit:
+    type: webhook
+    url: ${HOOK_URL}
+    secret: ${HOOK_SECRET}
+    headers: {X-Token: "${HOOK_HEADER}"}
+    timezone: America/New_York
+  desk-email:
+    type: email
+    to: [desk@example.org]
+    from: alertd@example.org
+    smtp: {host: 127.0.0.1, port: 9, security: none, username: alertd, password: "${SMTP_PASSWORD}"}
+deadlines:
+  - id: leave
+    title: Ten US diplomats must leave Russia
+    due: 2031-05-21
+    channels: [stdout, ops-slack, audit, desk-email]
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "alertd.yaml").write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("SLACK_URL", receiver.url(f"/services/{SLACK_TOKEN}"))
+    monkeypatch.setenv("HOOK_URL", receiver.url("/hook"))
+    monkeypatch.setenv("HOOK_SECRET", SIGNING_KEY)
+    monkeypatch.setenv("HOOK_HEADER", HEADER_VALUE)
+    monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    return tmp_path
+
+
+def test_it_exits_0_when_the_channel_accepted(config_dir: Path, receiver: Receiver,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "audit", "-c", str(config_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "to audit (webhook) accepted" in out
+    body = receiver.seen[0].json()
+    assert body["type"] == "alertd.test"
+    assert receiver.seen[0].headers["x-token"] == HEADER_VALUE
+
+
+def test_it_exits_1_when_the_channel_refused(config_dir: Path, receiver: Receiver,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    receiver.answer(Answer(404, "channel_not_found"))
+    assert main(["test", "ops-slack", "-c", str(config_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "test to ops-slack (slack) failed (permanent): HTTP 404: channel_not_found" in err
+
+
+def test_it_exits_2_for_an_unknown_channel(config_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", "nope", "-c", str(config_dir)]) == 2
+    assert "no channel 'nope'" in capsys.readouterr().err
+
+
+def test_it_exits_1_and_prints_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.yaml").write_text("channels:\n  x:\n    type: slak\n", encoding="utf-8")
+    assert main(["test", "x", "-c", str(tmp_path)]) == 1
+    assert "unknown channel type 'slak'" in capsys.readouterr().err
+
+
+def test_the_test_message_is_stamped_with_the_commands_clock(config_dir: Path, receiver: Receiver) -> None:
+    with freeze_time("2021-05-20T21:00:00Z", real_asyncio=True):
+        assert main(["test", "audit", "-c", str(config_dir)]) == 0
+    body = receiver.seen[0].json()
+    assert body["timestamp"] == "2021-05-20T21:00:00Z"
+    assert body["data"]["deadline"]["due"] == "2021-05-21T21:00:00Z"
+    assert "Fri 21 May 2021, 17:00 EDT (America/New_York)" in body["data"]["text"]
+
+
+@pytest.mark.slow
+def test_alertd_test_runs_as_a_real_command(config_dir: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-m", "alertd.cli", "test", "stdout", "-c", str(config_dir)],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "to stdout (console) accepted" in proc.stdout
+    assert "alert.console" in proc.stdout + proc.stderr
+
+
+def test_no_secret_reaches_any_log_line_error_or_output(config_dir: Path, receiver: Receiver,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Every channel fails once with a body that echoes the secrets, then succeeds; nothing leaks."""
+    echo = " ".join(SECRETS)
+    receiver.answer(Answer(400, echo), Answer(500, echo))
+    codes = {}
+    with structlog.testing.capture_logs() as logs:
+        codes["check"] = main(["check", "-c", str(config_dir)])
+        codes["plan"] = main(["plan", "-c", str(config_dir), "--from", "2031-01-01", "--until", "2032-01-01"])
+        codes["plan-json"] = main(["plan", "-c", str(config_dir), "--from", "2031-01-01", "--json"])
+        for channel in ("ops-slack", "audit", "desk-email", "stdout", "ops-slack", "audit"):
+            codes.setdefault(channel, []).append(main(["test", channel, "-c", str(config_dir)]))
+    captured = capsys.readouterr()
+    assert codes == {"check": 0, "plan": 0, "plan-json": 0, "ops-slack": [1, 0], "audit": [1, 0],
+                     "desk-email": [1], "stdout": [0]}
+    assert "[redacted]" in captured.err  # the echoed secrets were there, and were replaced
+    assert any(e["event"] == "alert.console" for e in logs)
+    text = captured.out + captured.err + json.dumps(logs, default=str)
+    for secret in SECRETS:
+        assert secret not in text
