@@ -182,12 +182,12 @@ def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | N
 
 def cmd_ics(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> int:
     """Print the iCalendar feed (CRLF line endings, as RFC 5545 requires) of every deadline."""
-    from alertd.calendar_feed import feed  # noqa: PLC0415 - keep check/plan start-up light
+    from alertd.ics import build_calendar  # noqa: PLC0415 - keep check/plan start-up light
 
     config = load_or_report(config_dir, err)
     if config is None:
         return EX_FAIL
-    out.write(feed(config.deadlines, now=now, redact=Redactor(config.secrets)))
+    out.write(build_calendar(config.deadlines, now=now, redact=Redactor(config.secrets)))
     out.flush()
     return EX_OK
 

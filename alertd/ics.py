@@ -3,28 +3,32 @@
 Deadlines and `now` in, text out: no clock reads, no I/O. Instants are written in
 UTC (`DTSTART:20210521T210000Z`), so no VTIMEZONE is needed and every calendar
 shows the same instant alertd alerts on; the zone and local wording go in the
-description. Alarms use absolute UTC triggers computed by alertd's own time rules,
-so a calendar reminds at exactly the instants `alertd plan` lists.
+description. Alarm triggers are durations relative to the start (the form every
+client supports), each the exact elapsed time from alertd's own fire instant to the
+due, so a calendar reminds at exactly the instants `alertd plan` lists even where a
+DST change makes a 7-day lead 6 days 23 hours long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from alertd.display import due_text
 from alertd.leads import Lead
 from alertd.model import Deadline
 
-__all__ = ["build_calendar", "build_event", "escape_text", "fold"]
+__all__ = ["build_calendar", "build_event", "duration", "escape_text", "fold"]
 
 PRODID = "-//alertd//alertd deadline alerts//EN"
 _FOLD_OCTETS = 75  # RFC 5545 §3.1: lines longer than 75 octets SHOULD be folded
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows HTAB but no other control character
 
 
 def escape_text(text: str) -> str:
-    """RFC 5545 §3.3.11 TEXT escaping: backslash, semicolon, comma and newlines."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """RFC 5545 §3.3.11 TEXT escaping: backslash, semicolon, comma and newlines; controls dropped."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
@@ -78,19 +82,33 @@ def _event_lines(deadline: Deadline, *, now: datetime, alarms: bool) -> list[str
     return lines
 
 
+def duration(seconds: int) -> str:
+    """An RFC 5545 DURATION of exact elapsed seconds: `-P7D`, `-PT6H`, `-P6DT23H`, `PT0S`."""
+    if seconds == 0:
+        return "PT0S"
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = sign + "P" + (f"{days}D" if days else "")
+    if hours or minutes or secs:
+        text += "T" + "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+    return text
+
+
 def _alarm(deadline: Deadline, lead: Lead) -> list[str]:
     when = "due now" if lead.is_zero else f"due in {lead.iso}"
     return [
         "BEGIN:VALARM",
         "ACTION:DISPLAY",
-        f"TRIGGER;VALUE=DATE-TIME:{_stamp(deadline.fire_at(lead))}",
+        f"TRIGGER:{duration(round((deadline.fire_at(lead) - deadline.due).total_seconds()))}",
         f"DESCRIPTION:{escape_text(f'{deadline.title} ({when})')}",
         "END:VALARM",
     ]
 
 
-def _join(lines: list[str]) -> str:
-    return "".join(fold(line) + "\r\n" for line in lines)
+def _join(lines: list[str], redact: Callable[[str], str] = str) -> str:
+    return "".join(fold(redact(line)) + "\r\n" for line in lines)
 
 
 def build_event(deadline: Deadline, *, now: datetime, alarms: bool = False) -> str:
@@ -99,12 +117,15 @@ def build_event(deadline: Deadline, *, now: datetime, alarms: bool = False) -> s
 
 
 def build_calendar(deadlines: Iterable[Deadline], *, now: datetime, alarms: bool = True,
-                   method: str | None = "PUBLISH") -> str:
-    """A VCALENDAR holding a VEVENT per deadline, with a VALARM per lead when `alarms`."""
+                   method: str | None = "PUBLISH", redact: Callable[[str], str] = str) -> str:
+    """A VCALENDAR holding a VEVENT per deadline, with a VALARM per lead when `alarms`.
+
+    `redact` is applied to every content line before folding (secrets in notes/links).
+    """
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         lines.append(f"METHOD:{method}")
     for deadline in deadlines:
         lines += _event_lines(deadline, now=now, alarms=alarms)
     lines.append("END:VCALENDAR")
-    return _join(lines)
+    return _join(lines, redact)

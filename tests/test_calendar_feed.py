@@ -1,4 +1,4 @@
-"""`alertd ics` / calendar_feed.feed: validated by the independent `icalendar` parser."""
+"""`alertd ics` / ics.build_calendar: validated by the independent `icalendar` parser."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from alertd.calendar_feed import duration, escape_text, feed, fold
+from alertd.ics import build_calendar as feed
+from alertd.ics import duration, escape_text, fold
 from alertd.leads import parse_lead
 from alertd.model import Deadline
 from alertd.planner import alerts_for
@@ -43,8 +44,9 @@ def test_the_feed_has_one_event_per_deadline_with_a_stable_uid() -> None:
     ds = [deadline("b-second", due="2021-06-01"), deadline("a-first")]
     first = feed(ds, now=NOW)
     later = feed(ds, now=NOW + timedelta(days=3))
-    assert [str(e["UID"]) for e in events(first)] == ["a-first@alertd", "b-second@alertd"]
-    assert [str(e["UID"]) for e in events(later)] == ["a-first@alertd", "b-second@alertd"]
+    uids = ["b-second-20210601T210000Z@alertd", "a-first-20210521T210000Z@alertd"]  # config order
+    assert [str(e["UID"]) for e in events(first)] == uids
+    assert [str(e["UID"]) for e in events(later)] == uids
     assert first.replace("20210501T120000Z", "") == later.replace("20210504T120000Z", "")
 
 
@@ -147,7 +149,7 @@ def test_the_ics_command_prints_the_shipped_config_as_a_valid_calendar() -> None
     assert result.stdout.startswith(b"BEGIN:VCALENDAR\r\n")
     assert b"\n" not in result.stdout.replace(b"\r\n", b"")
     (event,) = icalendar.Calendar.from_ical(result.stdout).walk("VEVENT")
-    assert str(event["UID"]) == "us-diplomats-leave-russia@alertd"
+    assert str(event["UID"]) == "us-diplomats-leave-russia-20210521T210000Z@alertd"
     assert event.decoded("DTSTART") == datetime(2021, 5, 21, 21, 0, tzinfo=UTC)
 
 

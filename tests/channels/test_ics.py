@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -57,6 +59,15 @@ def test_config_text_cannot_add_a_property() -> None:
     assert "SUMMARY:x\\nATTENDEE:mailto:evil@example.org" in lines
 
 
+def parse_duration(text: str) -> timedelta:
+    """Read back the RFC 5545 durations alertd writes (sign, days, hours, minutes, seconds)."""
+    m = re.fullmatch(r"(-?)P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", text)
+    assert m, text
+    sign = -1 if m[1] else 1
+    d, h, mi, s = (int(x or 0) for x in m.groups()[1:])
+    return sign * timedelta(days=d, hours=h, minutes=mi, seconds=s)
+
+
 def test_the_calendar_has_an_alarm_at_every_planned_instant() -> None:
     d = seed_deadline()
     text = build_calendar([d, replace(d, id="second")], now=NOW)
@@ -65,9 +76,10 @@ def test_the_calendar_has_an_alarm_at_every_planned_instant() -> None:
     assert lines[:4] == ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//alertd//alertd deadline alerts//EN",
                          "CALSCALE:GREGORIAN"]
     assert lines.count("BEGIN:VEVENT") == 2
-    triggers = [line.removeprefix("TRIGGER;VALUE=DATE-TIME:") for line in lines if line.startswith("TRIGGER")]
+    triggers = [line.removeprefix("TRIGGER:") for line in lines if line.startswith("TRIGGER")]
+    rings = [(d.due + parse_duration(t)).strftime("%Y%m%dT%H%M%SZ") for t in triggers]
     planned = [a.fire_at.strftime("%Y%m%dT%H%M%SZ") for a in alerts_for(d)]
-    assert triggers == planned * 2
+    assert rings == planned * 2
     assert planned == ["20210514T210000Z", "20210520T210000Z", "20210521T150000Z", "20210521T200000Z",
                        "20210521T210000Z"]
 
