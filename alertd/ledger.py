@@ -178,6 +178,12 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
