@@ -133,7 +133,7 @@ class NotifyListener:
 class DaemonProcess:
     """`alertd run` as a real subprocess; its log lines (JSON on a pipe-less file) are parsed."""
 
-    def __init__(self, config_dir: Path, state_dir: Path, notify: NotifyListener | None, log_path: Path,
+    def __init__(self, config_dir: Path, state_dir: Path, notify: NotifyListener | None, log_path: Path, *,
                  env: dict[str, str] | None = None, prefix: list[str] | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ALERTD_", "NOTIFY_", "WATCHDOG_"))}
         full_env |= {"ALERTD_STATE_DIR": str(state_dir), "ALERTD_LOG_LEVEL": "debug", "PYTHONUNBUFFERED": "1"}
@@ -199,7 +199,7 @@ def daemon_factory(tmp_path, notify):
     def start(env: dict[str, str] | None = None, prefix: list[str] | None = None,
               notify_socket: NotifyListener | None = notify) -> DaemonProcess:
         d = DaemonProcess(tmp_path / "config", tmp_path / "state", notify_socket,
-                          tmp_path / f"daemon-{len(started)}.log", env, prefix)
+                          tmp_path / f"daemon-{len(started)}.log", env=env, prefix=prefix)
         started.append(d)
         return d
 

@@ -9,7 +9,7 @@ import pytest
 
 from alertd.ledger import Ledger
 
-from .conftest import iso, parse_instant
+from .conftest import SECRET, iso, parse_instant
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,8 @@ def test_a_restart_with_the_same_state_sends_nothing_again(receiver, notify, dae
 def test_reminders_missed_before_start_only_the_latest_is_sent_marked_late(
         receiver, notify, daemon_factory, daemon_config, tmp_path):
     due = datetime.now(UTC) + timedelta(hours=1)
-    daemon_config(receiver.url, [{"id": "later", "title": "Later", "due": iso(due), "remind": ["3h", "2h", "30m", "0"]}])
+    daemon_config(receiver.url, [{"id": "later", "title": "Later", "due": iso(due),
+                                  "remind": ["3h", "2h", "30m", "0"]}])
     d = daemon_factory()
     notify.wait_for("READY=1")
     assert d.stop() == 0
@@ -102,6 +103,9 @@ def test_a_permanent_failure_is_logged_and_kept(receiver, notify, daemon_factory
     assert d.stop() == 0
     assert len(receiver.posts) == 1
     assert ledger_rows(tmp_path)["PT0S"].state == "failed"
+    log = d.log_path.read_text()
+    assert SECRET not in log, "the signing key reached a log line"
+    assert receiver.url not in log, "the webhook URL (a secret) reached a log line"
 
 
 def test_kill_9_while_the_receiver_holds_the_request_resends_with_the_same_key(
