@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,7 @@ import pytest
 
 from alertd.ledger import Ledger
 
-from .conftest import SECRET, iso, parse_instant
+from .conftest import SECRET, Receiver, iso, parse_instant
 
 pytestmark = pytest.mark.slow
 
@@ -128,3 +129,45 @@ def test_kill_9_while_the_receiver_holds_the_request_resends_with_the_same_key(
     assert second.stop() == 0
     row = ledger_rows(tmp_path)["PT0S"]
     assert (row.state, row.attempts) == ("sent", 2)
+
+
+def test_a_retry_survives_a_restart(receiver, notify, daemon_factory, daemon_config, tmp_path):
+    receiver.statuses = [503]
+    due = datetime.now(UTC) + timedelta(seconds=1.5)
+    daemon_config(receiver.url, [{"id": "flaky", "title": "Flaky", "due": iso(due), "remind": ["0"]}])
+    first = daemon_factory()
+    [retry] = first.wait_event("alert.retry")
+    assert first.stop() == 0
+    assert len(receiver.posts) == 1
+    assert ledger_rows(tmp_path)["PT0S"].state == "pending"
+    second = daemon_factory()
+    posts = receiver.wait_posts(2, timeout=10)
+    assert posts[1]["headers"]["webhook-id"] == posts[0]["headers"]["webhook-id"]
+    assert posts[1]["at"] >= parse_instant(retry["retry_at"]), "the retry waited for its recorded instant"
+    second.wait_event("alert.sent")
+    assert second.stop() == 0
+    assert ledger_rows(tmp_path)["PT0S"].attempts == 2
+
+
+def test_a_hanging_receiver_does_not_delay_other_channels(notify, daemon_factory, tmp_path):
+    """One receiver holds its request; the other channel's delivery at the same instant is on time."""
+    slow, fast = Receiver(), Receiver()
+    slow.hold = True
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=2)
+        (tmp_path / "config").mkdir()
+        (tmp_path / "config" / "a.yaml").write_text(json.dumps({
+            "channels": {"slow": {"type": "webhook", "url": slow.url, "timeout": 30},
+                         "fast": {"type": "webhook", "url": fast.url}},
+            "deadlines": [{"id": "both", "title": "Both", "due": iso(due), "remind": ["0"],
+                           "channels": ["slow", "fast"]}]}))
+        d = daemon_factory(env={"ALERTD_SHUTDOWN_GRACE": "0.5"})
+        slow.wait_posts(1)
+        [post] = fast.wait_posts(1)
+        assert post["at"] - due.timestamp() < 0.25
+        assert d.stop() == 0  # the held delivery is cut after the shutdown grace
+        [stopped] = d.events("daemon.stopped")
+        assert stopped["cut_short"] == 1
+    finally:
+        slow.close()
+        fast.close()

@@ -141,3 +141,25 @@ def test_the_ready_notification_waits_for_the_start_up_pass(receiver, notify, da
     [ready] = d.wait_event("daemon.ready")
     assert ready["deadlines"] == 1
     assert d.stop() == 0
+
+
+def test_sighup_with_a_changed_due_replans_and_resends_nothing(receiver, notify, daemon_factory, daemon_config):
+    """The reminder already sent stays sent; the new due is a new alert that fires at its own instant."""
+    due = datetime.now(UTC) + timedelta(seconds=1.5)
+    daemon_config(receiver.url, [{"id": "moving", "title": "Moving", "due": iso(due), "remind": ["0"]},
+                                 {"id": "steady", "title": "Steady", "due": iso(due), "remind": ["0"]}])
+    d = daemon_factory()
+    receiver.wait_posts(2)
+    new_due = datetime.now(UTC) + timedelta(seconds=1.5)
+    daemon_config(receiver.url, [{"id": "moving", "title": "Moving", "due": iso(new_due), "remind": ["0"]},
+                                 {"id": "steady", "title": "Steady", "due": iso(due), "remind": ["0"]}])
+    d.signal(signal.SIGHUP)
+    [event] = d.wait_event("config.reloaded")
+    assert (event["added"], event["changed"], event["removed"]) == (0, 1, 0)
+    posts = receiver.wait_posts(3)
+    third = posts[2]["json"]["data"]
+    assert third["deadline"]["id"] == "moving"
+    assert parse_instant(third["scheduled_for"]) == pytest.approx(new_due.timestamp(), abs=1e-6)
+    assert posts[2]["at"] >= new_due.timestamp()
+    assert d.stop() == 0
+    assert len(receiver.posts) == 3
