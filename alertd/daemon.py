@@ -47,6 +47,9 @@ log = structlog.get_logger("alertd.daemon")
 def run_daemon(config_dir: Path, settings: Settings) -> int:
     from alertd.cli import load_or_report  # noqa: PLC0415 - cli imports this module lazily
 
+    # A SIGHUP before the loop runs would kill the process (its default action): remember it instead.
+    early_reload: list[int] = []
+    signal.signal(signal.SIGHUP, lambda *_: early_reload.append(1))
     config = load_or_report(config_dir, sys.stderr)
     if config is None:
         return EX_CONFIG
@@ -60,6 +63,7 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
         log.error("daemon.start_failed", error=str(exc), path=str(path))
         return EX_FAIL
     daemon = Daemon(config, settings, ledger, Notifier(), redact)
+    daemon.reload_requested = bool(early_reload)
     try:
         return asyncio.run(daemon.run())
     finally:
@@ -123,6 +127,8 @@ class Daemon:
         self._replan(self.deadlines.values(), now, bulk=True)
         self.alarm.arm(self.timetable.next_instant())
         self.notifier.ready(self._status_text())
+        if self.reload_requested:
+            self.wake.set()
         log.info("daemon.ready", deadlines=len(self.deadlines), channels=len(self.config.channels),
                  ledger=str(self.ledger.path), next=self._next_text())
 
