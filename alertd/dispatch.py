@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from alertd.channels import DeliveryError, Sender
+from alertd.groupcommit import GroupCommit
 from alertd.ledger import Ledger
 from alertd.notification import Notification
 from alertd.secrets import Redactor
@@ -51,6 +52,7 @@ class Dispatcher:
                  on_retry: Callable[[str, str, datetime], None], redact: Redactor,
                  rand: Callable[[], float] = random.random) -> None:
         self.ledger = ledger
+        self.marks = GroupCommit(ledger)
         self.window = window
         self.clock = clock
         self.on_retry = on_retry
@@ -86,7 +88,7 @@ class Dispatcher:
         note = replace(note, late_by_seconds=late)
         fields = {"alert_id": note.key, "deadline": note.deadline.id, "lead": note.lead.iso, "channel": note.channel,
                   "attempt": attempt}
-        self.ledger.mark_sending(note.key, now=now)
+        await self.marks.sending(note.key, now=now)
         sender = self.senders.get(note.channel)
         try:
             if sender is None:
@@ -99,7 +101,7 @@ class Dispatcher:
             self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
             return
         done = self.clock()
-        self.ledger.mark_sent(note.key, now=done)
+        await self.marks.sent(note.key, now=done)
         log.info("alert.sent", **fields, scheduled_for=note.scheduled_for.isoformat(), late_by_seconds=late,
                  took_ms=round((done - now).total_seconds() * 1000, 1))
 

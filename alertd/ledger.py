@@ -29,6 +29,7 @@ sent again with the same key. Durability: WAL with synchronous=NORMAL survives a
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -254,6 +255,15 @@ class Ledger:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries ORDER BY fire_at, key"):
             yield Row.from_sql(r)
 
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """A transaction of its own, or a part of the caller's when one is open."""
+        if self.conn.in_transaction:
+            yield
+            return
+        with self.conn:
+            yield
+
     # -- writing ------------------------------------------------------------------------------
     def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:
         """Record decisions in one transaction. A row already final is left alone; an open one
@@ -274,7 +284,7 @@ class Ledger:
     def mark_sending(self, key: str, *, now: datetime) -> None:
         """Recorded before the request leaves: a crash after this resends with the same key."""
         stamp = fmt(now)
-        with self.conn:
+        with self._tx():
             self.conn.execute(
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
                 "first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, next_retry_at = NULL, "
@@ -283,9 +293,16 @@ class Ledger:
     def mark_sent(self, key: str, *, now: datetime) -> None:
         """Recorded after the receiver accepted the delivery."""
         stamp = fmt(now)
-        with self.conn:
+        with self._tx():
             self.conn.execute("UPDATE deliveries SET state = 'sent', reason = NULL, sent_at = ?, next_retry_at = NULL, "
                               "updated_at = ? WHERE key = ?", (stamp, stamp, key))
+
+    def apply_marks(self, marks: Iterable[tuple[str, str, datetime]]) -> None:
+        """`sending` and `sent` marks (state, key, now) in one transaction, in order."""
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for state, key, now in marks:
+                (self.mark_sending if state == "sending" else self.mark_sent)(key, now=now)
 
     def mark_retry(self, key: str, *, at: datetime, error: str, now: datetime) -> None:
         with self.conn:
