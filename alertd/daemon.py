@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -70,6 +71,14 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
         ledger.close()
 
 
+def _warm_http() -> None:
+    """httpx imports its transport (anyio, h11) on the first request; doing it at start-up keeps
+    ~25 ms off the first alert's delivery."""
+    for name in ("httpcore._backends.anyio", "anyio._backends._asyncio", "h11"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
 class _Unsendable:
     """Stands in for a channel whose sender cannot be built: every delivery fails permanently."""
 
@@ -118,6 +127,7 @@ class Daemon:
         self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.window,
                                      clock=self.clock, on_retry=self._on_retry, redact=self.redact)
         self.dispatcher.senders = self._build_senders(self.config)
+        _warm_http()
         self.alarm = Alarm(self.wake.set)
         self.alarm.start()
         now = self.clock()
