@@ -10,26 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import logging
 import signal
 import sys
 import time
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
-from alertd.catchup import Action, Known, Reason, decide
 from alertd.channels import DeliveryError, SendContext, Sender, build_sender
 from alertd.config import Config, load_config
 from alertd.dispatch import Dispatcher
-from alertd.ledger import Ledger, LedgerError, NewRow
+from alertd.engine import Engine
+from alertd.ledger import Ledger, LedgerError
 from alertd.logs import configure_logging
-from alertd.model import Deadline
-from alertd.notification import Notification, delivery_key
+from alertd.notification import Notification
 from alertd.notify import Notifier
-from alertd.planner import alerts_for
 from alertd.problems import ConfigError
 from alertd.scheduler import CLOCK_WATCH, Alarm, Timetable
 from alertd.secrets import Redactor, environ
@@ -39,7 +35,6 @@ __all__ = ["EX_CONFIG", "Daemon", "run_daemon"]
 
 EX_OK, EX_FAIL, EX_CONFIG = 0, 1, 78
 LEDGER_FILE = "ledger.sqlite3"
-LATE = timedelta(seconds=1)  # sent this late (catch-up, jump) → logged as alert.catchup
 JUMP_TOLERANCE = 1.0  # seconds of wall-vs-monotonic drift per tick before calling it a jump
 
 log = structlog.get_logger("alertd.daemon")
@@ -97,8 +92,6 @@ class Daemon:
         self.ledger = ledger
         self.notifier = notifier
         self.redact = redact
-        self.deadlines: dict[str, Deadline] = {d.id: d for d in config.deadlines}
-        self.window = settings.catchup
         self.timetable = Timetable()
         self.stop_requested = False
         self.reload_requested = False
@@ -124,7 +117,7 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_stop_signal)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
         self.ctx = SendContext.create(self.redact, max_connections=self.settings.concurrency)
-        self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.window,
+        self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup,
                                      clock=self.clock, on_retry=self._on_retry, redact=self.redact)
         self.dispatcher.senders = self._build_senders(self.config)
         _warm_http()
@@ -132,14 +125,14 @@ class Daemon:
         self.alarm.start()
         now = self.clock()
         self._offset = now.timestamp() - time.monotonic()
-        self.ledger.see(((d.id, d.due) for d in self.deadlines.values() if d.due > now), now=now)
-        self._drop_orphans(now)
-        self._replan(self.deadlines.values(), now, bulk=True)
+        self.engine = Engine(self.config.deadlines, ledger=self.ledger, timetable=self.timetable,
+                             dispatcher=self.dispatcher, window=self.settings.catchup)
+        self.engine.start(now)
         self.alarm.arm(self.timetable.next_instant())
         self.notifier.ready(self._status_text())
         if self.reload_requested:
             self.wake.set()
-        log.info("daemon.ready", deadlines=len(self.deadlines), channels=len(self.config.channels),
+        log.info("daemon.ready", deadlines=len(self.engine.deadlines), channels=len(self.config.channels),
                  ledger=str(self.ledger.path), next=self._next_text())
 
     def _build_senders(self, config: Config) -> dict[str, Sender]:
@@ -152,81 +145,6 @@ class Daemon:
                 senders[name] = _Unsendable(exc)
         return senders
 
-    def _drop_orphans(self, now: datetime) -> None:
-        """Unfinished rows of deadlines removed or re-dated while alertd was down are superseded."""
-        rows = []
-        for row in self.ledger.unfinished():
-            d = self.deadlines.get(row.deadline_id)
-            if d is None or d.due != row.due or row.channel not in d.channels:
-                reason = "deadline_removed" if d is None else "deadline_changed"
-                rows.append(NewRow(row.key, row.deadline_id, row.lead, row.due, row.channel, row.fire_at,
-                                   "superseded", reason))
-                log.info("alert.superseded", alert_id=row.key, deadline=row.deadline_id, lead=row.lead,
-                         channel=row.channel, reason=reason)
-        if rows:
-            self.ledger.record(rows, now=now)
-
-    # -- the work of one pass -------------------------------------------------------------------
-    def _replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
-        """Decide every passed alert of `deadlines` and put each one's next instant in the timetable."""
-        entries: list[tuple[str, datetime | None]] = []
-        passed: list[Deadline] = []
-        for d in deadlines:
-            nxt = None
-            for a in alerts_for(d):
-                if a.fire_at <= now:
-                    if not passed or passed[-1] is not d:
-                        passed.append(d)
-                elif nxt is None or a.fire_at < nxt:
-                    nxt = a.fire_at
-            entries.append((d.id, nxt))
-        self._decide(passed, now)
-        if bulk:
-            self.timetable.load(entries)
-        else:
-            for deadline_id, nxt in entries:
-                self.timetable.set_deadline(deadline_id, nxt)
-
-    def _decide(self, deadlines: list[Deadline], now: datetime) -> None:
-        if not deadlines:
-            return
-        keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in alerts_for(d)
-                if a.fire_at <= now for ch in d.channels]
-        known = {k: Known(r.state, r.next_retry_at, r.attempts) for k, r in self.ledger.rows(keys).items()}
-        seen = self.ledger.first_seen((d.id, d.due) for d in deadlines if d.due <= now)
-        record: list[NewRow] = []
-        sends: list[tuple[Notification, int]] = []
-        for d in deadlines:
-            for dec in decide(d, now=now, window=self.window, known=known, first_seen=seen.get((d.id, d.due)),
-                              busy=self.dispatcher.busy):
-                a = dec.alert
-                fields = {"alert_id": dec.key, "deadline": d.id, "lead": a.lead.iso, "channel": dec.channel,
-                          "reason": dec.reason.value}
-                if dec.action is Action.SEND:
-                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at, "pending"))
-                    k = known.get(dec.key)
-                    note = Notification.for_alert(d, a.lead, a.fire_at, dec.channel)
-                    sends.append((note, (k.attempts if k else 0) + 1))
-                    if dec.reason is Reason.CRASH_RESEND:
-                        log.warning("alert.resend", **fields)
-                    elif now - a.fire_at >= LATE and dec.reason is Reason.DUE_NOW:
-                        log.info("alert.catchup", **fields, late_by_seconds=int((now - a.fire_at).total_seconds()))
-                elif dec.action is Action.WAIT:
-                    at = known[dec.key].next_retry_at
-                    assert at is not None
-                    self.timetable.add_retry(dec.key, d.id, at)
-                elif dec.action in (Action.SUPERSEDED, Action.MISSED, Action.FAILED):
-                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at,
-                                         dec.action.value, dec.reason.value))
-                    level = {Action.FAILED: logging.ERROR, Action.MISSED: logging.WARNING}.get(dec.action, logging.INFO)
-                    log.log(level, f"alert.{dec.action.value}", **fields)
-                elif dec.reason is Reason.NEVER_SEEN:
-                    log.debug("alert.skipped", **fields)
-        if record:
-            self.ledger.record(record, now=now)
-        for note, attempt in sends:
-            self.dispatcher.submit(note, attempt=attempt)
-
     def tick(self) -> None:
         """One pass: read the clock once, take what is due, re-arm the alarm."""
         now = self.clock()
@@ -234,22 +152,7 @@ class Daemon:
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
-        due = {i: self.deadlines[i] for i in self.timetable.pop_due_deadlines(now) if i in self.deadlines}
-        for key, deadline_id in self.timetable.pop_due_retries(now):
-            d = self.deadlines.get(deadline_id)
-            row = self.ledger.get(key)
-            if row is None or row.state not in ("pending", "sending") or key in self.dispatcher.busy:
-                continue
-            if d is None or d.due != row.due or row.channel not in d.channels:
-                reason = "deadline_removed" if d is None else "deadline_changed"
-                self.ledger.finish(key, "superseded", reason=reason, now=now)
-                log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
-                continue
-            if deadline_id not in due:
-                # Only the retry is due: decide on the passed alerts without touching the deadline's entry.
-                self._decide([d], now)
-        if due:
-            self._replan(due.values(), now)
+        self.engine.run_due(now)
         self._arm()
 
     def _arm(self) -> None:
@@ -277,22 +180,14 @@ class Daemon:
             return
         self.redact.update(config.secrets)
         now = self.clock()
-        new = {d.id: d for d in config.deadlines}
-        removed = [i for i in self.deadlines if i not in new]
-        changed = [d for i, d in new.items() if i in self.deadlines and self.deadlines[i] != d]
-        added = [d for i, d in new.items() if i not in self.deadlines]
-        for i in removed:
-            self.timetable.remove_deadline(i)
         self.config = config
-        self.deadlines = new
         self.dispatcher.senders = self._build_senders(config)
-        self.ledger.see(((d.id, d.due) for d in (*added, *changed) if d.due > now), now=now)
-        self._replan([*added, *changed], now)
+        added, changed, removed = self.engine.replace(config.deadlines, now)
         self._arm()
         for problem in config.warnings:
             log.warning("config.warning", problem=str(problem))
-        log.info("config.reloaded", deadlines=len(new), added=len(added), changed=len(changed),
-                 removed=len(removed), next=self._next_text())
+        log.info("config.reloaded", deadlines=len(self.engine.deadlines), added=added, changed=changed,
+                 removed=removed, next=self._next_text())
         self.notifier.ready(self._status_text())
 
     # -- main loop ------------------------------------------------------------------------------
@@ -345,4 +240,4 @@ class Daemon:
 
     def _status_text(self) -> str:
         nxt = self._next_text()
-        return f"{len(self.deadlines)} deadlines; next: {nxt or 'none'}"
+        return f"{len(self.engine.deadlines)} deadlines; next: {nxt or 'none'}"
