@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alertd.ledger import Ledger
+
 from .conftest import REPO, iso, parse_instant, wait_until
 
 pytestmark = pytest.mark.slow
@@ -163,3 +165,20 @@ def test_sighup_with_a_changed_due_replans_and_resends_nothing(receiver, notify,
     assert posts[2]["at"] >= new_due.timestamp()
     assert d.stop() == 0
     assert len(receiver.posts) == 3
+
+
+def test_sigterm_lets_an_in_flight_delivery_finish(receiver, notify, daemon_factory, daemon_config, tmp_path):
+    receiver.hold = True
+    due = datetime.now(UTC) + timedelta(seconds=1.5)
+    daemon_config(receiver.url, [{"id": "busy", "title": "Busy", "due": iso(due), "remind": ["0"]}])
+    d = daemon_factory()
+    receiver.wait_posts(1)
+    d.signal(signal.SIGTERM)
+    notify.wait_for("STOPPING=1")
+    assert d.proc.poll() is None, "it waits for the delivery in flight"
+    receiver.release()
+    assert d.proc.wait(10) == 0
+    [stopped] = d.events("daemon.stopped")
+    assert stopped["cut_short"] == 0
+    with Ledger.open(tmp_path / "state" / "ledger.sqlite3") as led:
+        assert [r.state for r in led.iter_all()] == ["sent"]
