@@ -176,6 +176,25 @@ class Ledger:
                               "fix the permissions or move the file away") from None
         return cls(conn, path)
 
+    @classmethod
+    def open_readonly(cls, path: Path) -> Ledger:
+        """Open an existing ledger for reading only (`alertd status`); never creates or migrates.
+
+        Raises LedgerError naming the path when it is missing, unreadable or of another schema.
+        """
+        if not path.is_file():
+            raise LedgerError(f"no ledger at {path}: has `alertd run` started with this state directory?")
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot read ledger {path}: {exc}") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}")
+        return cls(conn, path)
+
     def close(self) -> None:
         self.conn.close()
 

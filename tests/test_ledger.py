@@ -124,3 +124,21 @@ def test_a_foreign_database_is_refused(tmp_path):
         conn.execute("CREATE TABLE other (x)")
     with pytest.raises(LedgerError, match="not an alertd ledger"):
         Ledger.open(path)
+
+
+def test_a_reader_can_open_it_read_only_while_the_daemon_writes(tmp_path):
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger.open(path) as writer:
+        writer.record([new("a")], now=NOW)
+        with Ledger.open_readonly(path) as reader:
+            assert [r.key for r in reader.next()] == ["a"]
+            writer.mark_sending("a", now=NOW)
+            writer.mark_sent("a", now=NOW)
+            assert [(r.key, r.state) for r in reader.recent()] == [("a", "sent")]
+            with pytest.raises(sqlite3.OperationalError):
+                reader.record([new("b")], now=NOW)
+
+
+def test_reading_a_missing_ledger_names_the_path(tmp_path):
+    with pytest.raises(LedgerError, match=str(tmp_path / "none.sqlite3")):
+        Ledger.open_readonly(tmp_path / "none.sqlite3")
