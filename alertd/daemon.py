@@ -133,7 +133,8 @@ class Daemon:
         # rescanning 100,000s of them on every full collection (idle CPU, pauses at midnight).
         gc.freeze()
         self.alarm.arm(self.timetable.next_instant())
-        self.notifier.ready(self._status_text())
+        self._status = self._status_text()
+        self.notifier.ready(self._status)
         if self.reload_requested:
             self.wake.set()
         log.info("daemon.ready", deadlines=len(self.engine.deadlines), channels=len(self.config.channels),
