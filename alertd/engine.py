@@ -1,0 +1,150 @@
+"""What happens to alerts: each pass decides (pure `catchup.decide`) and acts on the decisions.
+
+Acting means recording rows in the ledger, scheduling retries in the timetable and handing
+deliveries to the dispatcher. The engine never reads the clock: every call gets `now`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import structlog
+
+from alertd.catchup import Action, Known, Reason, decide
+from alertd.dispatch import Dispatcher
+from alertd.ledger import Ledger, NewRow
+from alertd.model import Deadline
+from alertd.notification import Notification, delivery_key
+from alertd.planner import alerts_for
+from alertd.scheduler import Timetable
+
+__all__ = ["Engine"]
+
+LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also logged as alert.catchup
+
+log = structlog.get_logger("alertd.engine")
+
+
+class Engine:
+    def __init__(self, deadlines: Iterable[Deadline], *, ledger: Ledger, timetable: Timetable,
+                 dispatcher: Dispatcher, window: timedelta) -> None:
+        self.deadlines: dict[str, Deadline] = {d.id: d for d in deadlines}
+        self.ledger = ledger
+        self.timetable = timetable
+        self.dispatcher = dispatcher
+        self.window = window
+
+    def start(self, now: datetime) -> None:
+        """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
+        self.ledger.see(((d.id, d.due) for d in self.deadlines.values() if d.due > now), now=now)
+        self.drop_orphans(now)
+        self.replan(self.deadlines.values(), now, bulk=True)
+
+    def replace(self, deadlines: Iterable[Deadline], now: datetime) -> tuple[int, int, int]:
+        """Apply a reloaded config's deadlines as a difference; returns (added, changed, removed)."""
+        new = {d.id: d for d in deadlines}
+        removed = [i for i in self.deadlines if i not in new]
+        changed = [d for i, d in new.items() if i in self.deadlines and self.deadlines[i] != d]
+        added = [d for i, d in new.items() if i not in self.deadlines]
+        for i in removed:
+            self.timetable.remove_deadline(i)
+        self.deadlines = new
+        self.ledger.see(((d.id, d.due) for d in (*added, *changed) if d.due > now), now=now)
+        self.replan([*added, *changed], now)
+        return len(added), len(changed), len(removed)
+
+    def drop_orphans(self, now: datetime) -> None:
+        """Unfinished rows of deadlines removed or re-dated while alertd was down are superseded."""
+        rows = []
+        for row in self.ledger.unfinished():
+            d = self.deadlines.get(row.deadline_id)
+            if d is None or d.due != row.due or row.channel not in d.channels:
+                reason = "deadline_removed" if d is None else "deadline_changed"
+                rows.append(NewRow(row.key, row.deadline_id, row.lead, row.due, row.channel, row.fire_at,
+                                   "superseded", reason))
+                log.info("alert.superseded", alert_id=row.key, deadline=row.deadline_id, lead=row.lead,
+                         channel=row.channel, reason=reason)
+        if rows:
+            self.ledger.record(rows, now=now)
+
+    def replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
+        """Decide every passed alert of `deadlines` and put each one's next instant in the timetable."""
+        entries: list[tuple[str, datetime | None]] = []
+        passed: list[Deadline] = []
+        for d in deadlines:
+            nxt = None
+            for a in alerts_for(d):
+                if a.fire_at <= now:
+                    if not passed or passed[-1] is not d:
+                        passed.append(d)
+                elif nxt is None or a.fire_at < nxt:
+                    nxt = a.fire_at
+            entries.append((d.id, nxt))
+        self.decide(passed, now)
+        if bulk:
+            self.timetable.load(entries)
+        else:
+            for deadline_id, nxt in entries:
+                self.timetable.set_deadline(deadline_id, nxt)
+
+    def decide(self, deadlines: list[Deadline], now: datetime) -> None:
+        if not deadlines:
+            return
+        keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in alerts_for(d)
+                if a.fire_at <= now for ch in d.channels]
+        known = {k: Known(r.state, r.next_retry_at, r.attempts) for k, r in self.ledger.rows(keys).items()}
+        seen = self.ledger.first_seen((d.id, d.due) for d in deadlines if d.due <= now)
+        record: list[NewRow] = []
+        sends: list[tuple[Notification, int]] = []
+        for d in deadlines:
+            for dec in decide(d, now=now, window=self.window, known=known, first_seen=seen.get((d.id, d.due)),
+                              busy=self.dispatcher.busy):
+                a = dec.alert
+                fields = {"alert_id": dec.key, "deadline": d.id, "lead": a.lead.iso, "channel": dec.channel,
+                          "reason": dec.reason.value}
+                if dec.action is Action.SEND:
+                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at, "pending"))
+                    k = known.get(dec.key)
+                    note = Notification.for_alert(d, a.lead, a.fire_at, dec.channel)
+                    sends.append((note, (k.attempts if k else 0) + 1))
+                    if dec.reason is Reason.CRASH_RESEND:
+                        log.warning("alert.resend", **fields)
+                    elif now - a.fire_at >= LATE and dec.reason is Reason.DUE_NOW:
+                        log.info("alert.catchup", **fields, late_by_seconds=int((now - a.fire_at).total_seconds()))
+                elif dec.action is Action.WAIT:
+                    at = known[dec.key].next_retry_at
+                    assert at is not None
+                    self.timetable.add_retry(dec.key, d.id, at)
+                elif dec.action in (Action.SUPERSEDED, Action.MISSED, Action.FAILED):
+                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at,
+                                         dec.action.value, dec.reason.value))
+                    level = {Action.FAILED: logging.ERROR, Action.MISSED: logging.WARNING}.get(dec.action, logging.INFO)
+                    log.log(level, f"alert.{dec.action.value}", **fields)
+                elif dec.reason is Reason.NEVER_SEEN:
+                    log.debug("alert.skipped", **fields)
+        if record:
+            self.ledger.record(record, now=now)
+        for note, attempt in sends:
+            self.dispatcher.submit(note, attempt=attempt)
+
+    def run_due(self, now: datetime) -> None:
+        """Decide and act on every deadline wake-up and retry due at `now`."""
+        due = {i: self.deadlines[i] for i in self.timetable.pop_due_deadlines(now) if i in self.deadlines}
+        for key, deadline_id in self.timetable.pop_due_retries(now):
+            d = self.deadlines.get(deadline_id)
+            row = self.ledger.get(key)
+            if row is None or row.state not in ("pending", "sending") or key in self.dispatcher.busy:
+                continue
+            if d is None or d.due != row.due or row.channel not in d.channels:
+                reason = "deadline_removed" if d is None else "deadline_changed"
+                self.ledger.finish(key, "superseded", reason=reason, now=now)
+                log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
+                continue
+            if deadline_id not in due:
+                # Only the retry is due: decide on the passed alerts without touching the deadline's entry.
+                self.decide([d], now)
+        if due:
+            self.replan(due.values(), now)
+

@@ -1,0 +1,72 @@
+"""Logging: structlog, one event per line, every value run through the Redactor.
+
+JSON when standard error is not a terminal or under journald (`JOURNAL_STREAM`), readable
+console lines on a terminal. Event names are stable (`alert.sent`, `alert.failed`,
+`alert.retry`, `alert.superseded`, `alert.missed`, `config.reloaded`, `config.reload_failed`,
+`daemon.ready`, `daemon.stopping`, `clock.jumped`, ...): tests and operators match on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from alertd.secrets import Redactor
+
+__all__ = ["configure_logging"]
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _redacting(redact: Redactor):
+    def processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for k, v in event.items():
+            if isinstance(v, str | dict | list | tuple):
+                event[k] = redact.scrub(v)
+            elif isinstance(v, BaseException):
+                event[k] = redact(repr(v))
+        return event
+
+    return processor
+
+
+class _ToStructlog(logging.Handler):
+    """Library log records (APScheduler) as structlog events, so they are redacted and JSON too."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        structlog.get_logger(record.name).log(record.levelno, "library.log", message=record.getMessage())
+
+
+def configure_logging(level: str, fmt: str, redact: Redactor, stream: TextIO | None = None,
+                      env: MutableMapping[str, str] | None = None) -> None:
+    """Configure structlog for the daemon. `fmt` is auto, json or console."""
+    stream = stream or sys.stderr
+    env = os.environ if env is None else env
+    if fmt == "auto":
+        fmt = "json" if env.get("JOURNAL_STREAM") or not stream.isatty() else "console"
+    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json"
+                else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redacting(redact),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=False,
+    )
+    # httpx logs request URLs at INFO (a URL can be a secret): keep it quiet; APScheduler's
+    # warnings (a missed job would be a bug) come through as events.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    aps = logging.getLogger("apscheduler")
+    aps.setLevel(logging.WARNING)
+    aps.handlers[:] = [_ToStructlog()]
+    aps.propagate = False
