@@ -28,7 +28,7 @@ from alertd.schema import (
     SlackChannel,
     WebhookChannel,
 )
-from alertd.secrets import expand_tree
+from alertd.secrets import expand_tree, url_secrets
 from alertd.sources import Located, SourceError, find_config_files, read_source
 from alertd.timerules import DueError, Resolution, due_instant, parse_due
 from alertd.zones import get_zone
@@ -319,6 +319,7 @@ def _channel_secrets(channel: Any) -> set[str]:
     out: set[str] = set()
     if isinstance(channel, SlackChannel | WebhookChannel):
         out.add(channel.url.get_secret_value())
+        out |= url_secrets(channel.url.get_secret_value())  # a token echoed apart from its URL
     if isinstance(channel, WebhookChannel):
         if channel.secret is not None:
             out.add(channel.secret.get_secret_value())

@@ -14,12 +14,14 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["REDACTED", "Redactor", "SecretLookupError", "expand"]
+__all__ = ["REDACTED", "Redactor", "SecretLookupError", "expand", "url_secrets"]
 
 REDACTED = "[redacted]"
 _REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN_CHARS = 16  # a URL path segment this long may be a token (Slack's are 24): redact it alone
 _MIN_SECRET = 3  # shorter values would redact ordinary words; check warns about them
 
 
@@ -123,3 +125,20 @@ class Redactor:
 def environ() -> dict[str, str]:
     """A snapshot of the process environment (read once per load, passed down)."""
     return dict(os.environ)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of a webhook URL that are credentials even when seen apart from the URL.
+
+    A Slack URL's last path segment is its token; a receiver may echo the path, or a
+    query `?token=...`, without the rest of the URL, which whole-URL redaction misses.
+    """
+    parts = urlsplit(url)
+    found = {seg for seg in parts.path.split("/") if len(seg) >= _TOKEN_CHARS}
+    found |= {unquote(seg) for seg in found}
+    if parts.query:
+        found.add(parts.query)
+        found |= {kv.partition("=")[2] for kv in parts.query.split("&") if len(kv.partition("=")[2]) >= 8}
+    if parts.password:
+        found.add(parts.password)
+    return found

@@ -194,3 +194,16 @@ def test_channel_names_follow_the_id_pattern(write_config, capsys, name: str) ->
     code, _, err = check(config, capsys)
     assert code == 1
     assert "a.yaml:2: channel name" in err
+
+
+def test_a_webhook_token_seen_apart_from_its_url_is_redacted_everywhere(write_config, capsys) -> None:
+    """Config.secrets (used by check, plan, run and status) holds URL tokens, not only whole URLs."""
+    config = write_config({"a.yaml": """
+        channels:
+          s: {type: slack, url: "https://hooks.slack.example/services/T0/B0/AbCdEfGhIjKlMnOpQrStUvWx"}
+        deadlines:
+          - {id: x, title: "token AbCdEfGhIjKlMnOpQrStUvWx alone", due: 2031-01-01, channels: [s]}
+        """})
+    code, out, err = check(config, capsys)
+    assert code == 0
+    assert "AbCdEfGhIjKlMnOpQrStUvWx" not in out + err

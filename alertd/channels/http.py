@@ -15,11 +15,11 @@ import socket
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from alertd.channels.base import DeliveryError, SendContext
+from alertd.secrets import url_secrets
 
 __all__ = ["body_hint", "post", "raise_for_status", "retry_after_seconds", "url_secrets"]
 
@@ -27,24 +27,6 @@ _RETRYABLE = frozenset({408, 429})
 _HINT_CHARS = 120
 _BACKSTOP = 3
 _X509_HOSTNAME_MISMATCH = 62
-_TOKEN_CHARS = 16  # a path segment this long may be a token (Slack's are 24): redact it on its own
-
-
-def url_secrets(url: str) -> set[str]:
-    """The parts of a webhook URL that are credentials even when seen apart from the URL.
-
-    A Slack URL's last path segment is its token; a receiver may echo the path, or a
-    query `?token=...`, without the rest of the URL, which whole-URL redaction misses.
-    """
-    parts = urlsplit(url)
-    found = {seg for seg in parts.path.split("/") if len(seg) >= _TOKEN_CHARS}
-    found |= {unquote(seg) for seg in found}
-    if parts.query:
-        found.add(parts.query)
-        found |= {kv.partition("=")[2] for kv in parts.query.split("&") if len(kv.partition("=")[2]) >= 8}
-    if parts.password:
-        found.add(parts.password)
-    return found
 
 
 async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[str, str],
