@@ -107,15 +107,17 @@ def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
 
     PEP 495's fold=0 reads a wall time in a gap with the offset in force before the
     transition (which shifts it forward by the gap) and takes the earlier of two
-    instants in a fold: the contract's `compatible` rule exactly.
+    instants in a fold: the contract's `compatible` rule exactly. The two folds'
+    offsets also classify the wall time: equal where it occurs once; in a gap the
+    earlier (fold=0) offset is the smaller (clocks jump forward), in a fold the larger.
     """
-    local = wall.replace(tzinfo=zone, fold=0)
-    instant = local.astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) != wall:
-        return instant, Resolution.GAP
-    if local.replace(fold=1).utcoffset() != local.utcoffset():
-        return instant, Resolution.FOLD
-    return instant, Resolution.EXACT
+    first = wall.replace(tzinfo=zone).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    assert first is not None and second is not None
+    instant = (wall - first).replace(tzinfo=UTC)
+    if first == second:
+        return instant, Resolution.EXACT
+    return instant, Resolution.GAP if first < second else Resolution.FOLD
 
 
 def due_instant(written: WrittenDue, zone: ZoneInfo) -> tuple[datetime, Resolution]:

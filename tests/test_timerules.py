@@ -9,7 +9,7 @@ import pytest
 from alertd.display import due_local, due_text, rfc3339
 from alertd.leads import parse_lead
 from alertd.model import Deadline
-from alertd.timerules import DueError, Resolution, due_instant, parse_due
+from alertd.timerules import DueError, Resolution, due_instant, parse_due, resolve
 from alertd.zones import UnknownZoneError, get_zone
 
 
@@ -174,3 +174,28 @@ def test_zones_come_from_the_tzdata_package_not_the_host() -> None:
     zone = get_zone("Europe/Moscow")
     assert zone.key == "Europe/Moscow"
     assert tzdata.IANA_VERSION  # the packaged database is importable and versioned
+
+
+def _resolve_by_conversion(wall: datetime, zone) -> tuple[datetime, Resolution]:
+    """The definition `resolve` must equal: convert with fold=0, look back, compare folds."""
+    local = wall.replace(tzinfo=zone, fold=0)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != wall:
+        return instant, Resolution.GAP
+    if local.replace(fold=1).utcoffset() != local.utcoffset():
+        return instant, Resolution.FOLD
+    return instant, Resolution.EXACT
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "America/Havana", "Pacific/Apia", "Australia/Lord_Howe",
+                                  "Europe/Dublin", "Antarctica/Troll", "Africa/Casablanca"])
+def test_resolve_equals_its_definition_at_every_quarter_hour(zone: str) -> None:
+    """Dublin's negative DST, Troll's two-hour shift, Casablanca's Ramadan reversals included."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    tz = get_zone(zone)
+    year = {"Pacific/Apia": 2011, "Africa/Casablanca": 2019}.get(zone, 2021)
+    wall, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    while wall < end:
+        assert resolve(wall, tz) == _resolve_by_conversion(wall, tz), wall
+        wall += timedelta(minutes=15)
