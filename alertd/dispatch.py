@@ -75,6 +75,12 @@ class Dispatcher:
 
     async def _deliver(self, note: Notification, attempt: int) -> None:
         try:
+            # A channel that must pace itself (Slack: one message a second per webhook) waits for
+            # its turn BEFORE taking a slot, so a burst to one Slack URL cannot hold every slot
+            # while other channels' deliveries queue behind it.
+            ready = getattr(self.senders.get(note.channel), "ready", None)
+            if ready is not None:
+                await ready(note)
             async with self._sem:
                 if not self._accepting:
                     return  # left pending in the ledger: the next start sends it

@@ -17,6 +17,9 @@ __all__ = ["DeliveryError", "SendContext", "Sender", "build_sender", "channel_se
 
 
 class Sender(Protocol):
+    """A channel's sender. It may also have `async def ready(note)`: the dispatcher awaits it
+    before taking a concurrency slot, for senders that must pace themselves (Slack)."""
+
     async def send(self, note: Notification, *, now: datetime) -> None:
         """Deliver `note`; raises DeliveryError. `now` is the attempt's clock reading."""
 

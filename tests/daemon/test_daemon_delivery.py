@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 from datetime import UTC, datetime, timedelta
@@ -171,3 +172,27 @@ def test_a_hanging_receiver_does_not_delay_other_channels(notify, daemon_factory
     finally:
         slow.close()
         fast.close()
+
+
+def test_a_slack_burst_waiting_for_its_pace_does_not_hold_the_other_channels(notify, daemon_factory, tmp_path):
+    """Six Slack messages due at once are paced a second apart; with only two delivery slots, the
+    webhook due at the same instant must not wait behind them."""
+    slack, hook = Receiver(), Receiver()
+    try:
+        due = datetime.now(UTC) + timedelta(seconds=2)
+        (tmp_path / "config").mkdir()
+        (tmp_path / "config" / "a.yaml").write_text(json.dumps({
+            "channels": {"slack": {"type": "slack", "url": slack.url}, "hook": {"type": "webhook", "url": hook.url}},
+            "deadlines": [{"id": f"s{i}", "title": f"S{i}", "due": iso(due), "remind": ["0"], "channels": ["slack"]}
+                          for i in range(6)]
+            + [{"id": "w", "title": "W", "due": iso(due), "remind": ["0"], "channels": ["hook"]}]}))
+        d = daemon_factory(env={"ALERTD_CONCURRENCY": "2"})
+        [post] = hook.wait_posts(1)
+        assert post["at"] - due.timestamp() < 0.5
+        posts = slack.wait_posts(6, timeout=15)
+        gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(posts)]
+        assert min(gaps) > 0.9  # still one a second per webhook
+        assert d.stop() == 0
+    finally:
+        slack.close()
+        hook.close()
