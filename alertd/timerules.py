@@ -135,6 +135,8 @@ def fire_instant(written: WrittenDue, due: datetime, zone: ZoneInfo, lead: Lead)
     wall clock in `zone`), the result is resolved by the gap/fold rules, and then the
     exact seconds are subtracted.
     """
+    if not lead.days:
+        return due - timedelta(seconds=lead.seconds) if lead.seconds else due
     base = due
     if lead.days:
         wall = written.wall if written.wall is not None else due.astimezone(zone).replace(tzinfo=None)
