@@ -71,6 +71,7 @@ class _Loader:
         self.channels: dict[str, tuple[Any, _Seen]] = {}
         self.entries: list[tuple[DeadlineEntry, _Seen]] = []
         self.deadline_ids: dict[str, _Seen] = {}
+        self.valid_leads: dict[tuple[str, ...], tuple[Lead, ...]] = {}
 
     # -- reporting ----------------------------------------------------------------
     def error(self, located: Located | str, loc: tuple, message: str, hint: str | None = None,
@@ -106,7 +107,8 @@ class _Loader:
             self.error(located, (), "the file must be a mapping with keys defaults, channels, deadlines")
             return
         errors: list[tuple[tuple, str]] = []
-        located.data = data = expand_tree(data, self.env, self.secrets, errors)
+        if located.refs_possible:  # expanding a file with no `$` would only copy it
+            located.data = data = expand_tree(data, self.env, self.secrets, errors)
         for loc, message in errors:
             self.error(located, loc, message, "export the variable, or use LoadCredential= under systemd")
         for key in data:
@@ -197,6 +199,9 @@ class _Loader:
         return self.leads(raw, seen.located if seen else None, ("defaults", "remind"), "defaults")
 
     def leads(self, raw: list[str], located: Located | None, loc: tuple, owner: str) -> tuple[Lead, ...] | None:
+        key = tuple(raw)
+        if key in self.valid_leads:  # most deadlines repeat a few remind lists; only valid ones are kept
+            return self.valid_leads[key]
         out: dict[str, Lead] = {}
         ok = True
         for j, text in enumerate(raw):
@@ -213,7 +218,10 @@ class _Loader:
         if not raw:
             self._at(located, loc, f"{owner}: remind is empty", "list at least one lead, e.g. [1d, 1h, 0]")
             ok = False
-        return tuple(sorted(out.values(), key=lambda d: -d.nominal_seconds)) if ok else None
+        if not ok:
+            return None
+        self.valid_leads[key] = result = tuple(sorted(out.values(), key=lambda d: -d.nominal_seconds))
+        return result
 
     def _at(self, located: Located | None, loc: tuple, message: str, hint: str | None = None) -> None:
         if located is None:

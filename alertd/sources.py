@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from alertd import fastyaml
+
 __all__ = ["Located", "SourceError", "find_config_files", "read_source"]
 
 SUFFIXES = (".yaml", ".yml", ".toml")
@@ -30,6 +32,7 @@ except AttributeError:  # pragma: no cover - depends on the wheel
     _YamlLoader = yaml.SafeLoader
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
+_DOLLAR_ESCAPE = re.compile(r"\\[xuU]0*24")  # "\x24", "\u0024": a `$` written as an escape
 
 
 class SourceError(Exception):
@@ -48,6 +51,7 @@ class Located:
     path: str
     data: Any
     _line_of: Callable[[Loc], int | None]
+    refs_possible: bool = True  # False when no string in the file can hold a `${...}` reference
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of the deepest part of `loc` the file can place (1-based), or None."""
@@ -83,26 +87,31 @@ def read_source(path: Path, display: str) -> Located:
         ) from None
     if "\x00" in text:
         raise SourceError("not a text file (contains NUL bytes)", text[: text.index("\x00")].count("\n") + 1)
-    if path.suffix == ".toml":
-        return _read_toml(text, display)
-    return _read_yaml(text, display)
+    located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+    located.refs_possible = "$" in text or _DOLLAR_ESCAPE.search(text) is not None
+    return located
 
 
 # --- YAML -----------------------------------------------------------------------------
 
 def _read_yaml(text: str, display: str) -> Located:
-    try:
-        node = yaml.compose(text, Loader=_YamlLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    data = _to_data(node) if node is not None else None
+    fast, data = fastyaml.load(text)  # exact or declined; declined files (and all errors) go below
+    if not fast:
+        try:
+            node = yaml.compose(text, Loader=_YamlLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+        data = _to_data(node) if node is not None else None
+    composed: list[yaml.Node | None] = []  # composed on the first lookup, then kept for the next ones
 
     def line_of(loc: Loc) -> int | None:
-        return _yaml_line(yaml.compose(text, Loader=_YamlLoader), loc)
+        if not composed:
+            composed.append(yaml.compose(text, Loader=_YamlLoader))
+        return _yaml_line(composed[0], loc)
 
     return Located(display, data, line_of)
 

@@ -1,0 +1,141 @@
+"""A fast path for reading YAML config files, exact or not taken at all.
+
+PyYAML's node graph (sources.py) keeps every scalar as written and a line mark on
+every node, but composing 20 MB of deadlines takes seconds. `yaml-rs` (Rust) parses
+the same text ten times faster, but types plain scalars by the YAML 1.2 core schema
+(`0` → 0, `true` → True, `0x1F` → 31, `1_0` → 10) and keeps no marks.
+
+`load` returns what sources.py's PyYAML path would return for a file, or None when it
+cannot PROVE that, and the caller then takes the PyYAML path (which also finds the line
+of every error: a file with an error always goes that way, because yaml-rs either
+rejects it or the config checks fail and the line lookup composes the file lazily).
+
+Proof, per file:
+- features whose meaning the two parsers might not share send the file to PyYAML:
+  tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`), directives, several
+  documents; so does every yaml-rs error and every float or non-string key;
+- a typed int or bool is turned back into its text. That is exact only when it was
+  written canonically (`0`, `42`, `-7`, `true`, `false`): str() gives the text back.
+  So every plain token in the file that yaml-rs would type is checked to be canonical
+  (or a null PyYAML also reads as null); one that is not (`007`, `+1`, `1_0`, `True`,
+  `0x1F`) sends the file to PyYAML. The token scan over-approximates, so it can only
+  cost speed, never change a value.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+__all__ = ["load"]
+
+try:  # optional at import: without it every file takes the PyYAML path
+    import yaml_rs
+except ImportError:  # pragma: no cover - yaml-rs is a dependency; kept for partial installs
+    yaml_rs = None
+
+ENABLED = True  # the benchmark and the differential tests switch the fast path off
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})  # what sources.py reads as None
+
+# Anything whose meaning could differ between the parsers, where YAML would read it as
+# syntax (a tag, anchor or alias after a separator; a merge key; a directive). Matches
+# inside quoted text or comments only cost a fallback.
+_UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*]|<<|^%", re.MULTILINE)
+_DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?=\s|$)", re.MULTILINE)
+_COMMENTS_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
+
+# Every plain token yaml-rs might type: ints (decimal, 0x, 0o, 0b, signs, underscores),
+# floats (dots, exponents, .inf, .nan), bools and nulls in any case. Delimited as YAML
+# delimits plain scalars: after start of line, blank, `[`, `{`, `,` or a JSON-like key's
+# `":`; before end of line, blank, `,`, `]`, `}`, `#` or `: `. A superset of what matters.
+_TOKEN = re.compile(
+    r"(?:(?<![^\s\[{,])|(?<=[\"'\]}]:))"
+    r"([-+_.0-9a-fA-FxXoObB]+|[-+]?\.[iInN][nNaA][fFnN]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE]"
+    r"|[nN][uU][lL][lL]|~)"
+    r"(?=\s|$|[,\]}#]|:(?:\s|$))",
+    re.MULTILINE,
+)
+_CANONICAL_INT = re.compile(r"0|-?[1-9][0-9]*")
+_NO_DIGIT = re.compile(r"[-+_.a-fA-FxXoObB]+")
+
+
+class _Unsure(Exception):
+    """The fast result cannot be proven equal to PyYAML's: take the PyYAML path."""
+
+
+def load(text: str) -> tuple[bool, Any]:
+    """(True, data) when yaml-rs's reading is provably PyYAML's; (False, None) otherwise."""
+    if not ENABLED or yaml_rs is None or _UNSURE.search(text) or not _single_document(text):
+        return False, None
+    try:
+        raw = yaml_rs.loads(text, parse_datetime=False)
+    except Exception:  # any yaml-rs error: PyYAML decides, and names the line  # noqa: BLE001
+        return False, None
+    typed: list[bool] = []
+    try:
+        data = _plain(raw, typed)
+    except _Unsure:
+        return False, None
+    if typed and not _tokens_canonical(text):
+        return False, None
+    return True, data
+
+
+def _single_document(text: str) -> bool:
+    marks = list(_DOC_MARK.finditer(text))
+    if not marks:
+        return True
+    if len(marks) > 1 or marks[0].group() != "---":
+        return False
+    head = text[: marks[0].start()]
+    return _COMMENTS_ONLY.fullmatch(head) is not None
+
+
+def _plain(value: Any, typed: list[bool]) -> Any:
+    """Typed scalars back to text (canonical spellings; checked by the caller)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Unsure
+            out[k] = _plain(v, typed)
+        return out
+    if kind is list:
+        return [_plain(v, typed) for v in value]
+    if kind is bool:
+        if not typed:
+            typed.append(True)
+        return "true" if value else "false"
+    if kind is int:
+        if not typed:
+            typed.append(True)
+        return str(value)
+    raise _Unsure  # floats lose their spelling (1.10, 1e3); datetimes, bytes: not ours
+
+
+def _tokens_canonical(text: str) -> bool:
+    # Tokens never span blanks, so scanning each distinct blank-separated chunk once (joined by
+    # newlines, which delimit exactly as the blanks did) finds the same tokens in far less text.
+    chunks = "\n".join(set(text.split()))
+    return all(_token_ok(tok) for tok in set(_TOKEN.findall(chunks)))
+
+
+@lru_cache(maxsize=4096)
+def _token_ok(token: str) -> bool:
+    """True when yaml-rs reads plain `token` as PyYAML's path does, once turned back to text."""
+    if _CANONICAL_INT.fullmatch(token) or token in ("true", "false"):
+        return True
+    if _NO_DIGIT.fullmatch(token):
+        return True  # `-`, `_`, `bed`, `cafe`: every number has a digit (.inf, .nan, bools are words)
+    try:
+        value = yaml_rs.loads(f"- {token}\n", parse_datetime=False)[0]
+    except Exception:  # noqa: BLE001 - not a scalar yaml-rs can read alone: be safe
+        return False
+    if value is None:
+        return token in _NULLS
+    return type(value) is str and value == token
