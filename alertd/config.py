@@ -7,6 +7,7 @@ a config is either wholly valid or not used at all.
 from __future__ import annotations
 
 import difflib
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,6 +293,18 @@ class _Loader:
 
 def load_config(directory: Path, *, env: Mapping[str, str]) -> Config:
     """Load every config file below `directory`; raises ConfigError listing every problem."""
+    # Loading makes millions of short-lived objects and no cycles worth collecting: with the
+    # cyclic GC on, its passes over the growing heap cost a third of the time at 100k deadlines.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_config(directory, env)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load_config(directory: Path, env: Mapping[str, str]) -> Config:
     loader = _Loader(directory, env)
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",

@@ -13,11 +13,14 @@ rejects it or the config checks fail and the line lookup composes the file lazil
 Proof, per file:
 - features whose meaning the two parsers might not share send the file to PyYAML:
   tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`), directives, several
-  documents; so does every yaml-rs error and every float or non-string key;
+  documents; so does every yaml-rs error and every float, null or non-string key.
+  (Nulls: with libyaml, PyYAML marks plain scalars with style '' rather than None, so
+  sources.py's path reads a plain `~`, `null` or empty value as that text, not None.
+  yaml-rs gives None for all of them and the spelling is lost, so such files decline.)
 - a typed int or bool is turned back into its text. That is exact only when it was
   written canonically (`0`, `42`, `-7`, `true`, `false`): str() gives the text back.
-  So every plain token in the file that yaml-rs would type is checked to be canonical
-  (or a null PyYAML also reads as null); one that is not (`007`, `+1`, `1_0`, `True`,
+  So every plain token in the file that yaml-rs would type is checked to be canonical;
+  one that is not (`007`, `+1`, `1_0`, `True`,
   `0x1F`) sends the file to PyYAML. The token scan over-approximates, so it can only
   cost speed, never change a value.
 """
@@ -37,12 +40,11 @@ except ImportError:  # pragma: no cover - yaml-rs is a dependency; kept for part
 
 ENABLED = True  # the benchmark and the differential tests switch the fast path off
 
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})  # what sources.py reads as None
-
 # Anything whose meaning could differ between the parsers, where YAML would read it as
 # syntax (a tag, anchor or alias after a separator; a merge key; a directive). Matches
 # inside quoted text or comments only cost a fallback.
 _UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*]|<<|^%", re.MULTILINE)
+_UNSURE_CHARS = ("!", "&", "*", "<<", "%")
 _DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?=\s|$)", re.MULTILINE)
 _COMMENTS_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
 
@@ -67,11 +69,11 @@ class _Unsure(Exception):
 
 def load(text: str) -> tuple[bool, Any]:
     """(True, data) when yaml-rs's reading is provably PyYAML's; (False, None) otherwise."""
-    if not ENABLED or yaml_rs is None or _UNSURE.search(text) or not _single_document(text):
+    if not ENABLED or yaml_rs is None or _unsure_syntax(text) or not _single_document(text):
         return False, None
     try:
         raw = yaml_rs.loads(text, parse_datetime=False)
-    except Exception:  # any yaml-rs error: PyYAML decides, and names the line  # noqa: BLE001
+    except Exception:  # any yaml-rs error: PyYAML decides, and names the line
         return False, None
     typed: list[bool] = []
     try:
@@ -83,7 +85,14 @@ def load(text: str) -> tuple[bool, Any]:
     return True, data
 
 
+def _unsure_syntax(text: str) -> bool:
+    # `in` is a fast scan; the regex (slow on megabytes) runs only when a character is there
+    return any(c in text for c in _UNSURE_CHARS) and _UNSURE.search(text) is not None
+
+
 def _single_document(text: str) -> bool:
+    if "---" not in text and "..." not in text:
+        return True
     marks = list(_DOC_MARK.finditer(text))
     if not marks:
         return True
@@ -94,28 +103,58 @@ def _single_document(text: str) -> bool:
 
 
 def _plain(value: Any, typed: list[bool]) -> Any:
-    """Typed scalars back to text (canonical spellings; checked by the caller)."""
+    """Typed scalars back to text (canonical spellings; checked by the caller), in place.
+
+    yaml-rs hands back fresh containers that nothing else holds (aliases never get here),
+    so only the few typed scalars are replaced, and nothing is copied.
+    """
     kind = type(value)
-    if kind is str or value is None:
-        return value
     if kind is dict:
-        out = {}
-        for k, v in value.items():
-            if type(k) is not str:
-                raise _Unsure
-            out[k] = _plain(v, typed)
-        return out
-    if kind is list:
-        return [_plain(v, typed) for v in value]
+        _plain_dict(value, typed)
+    elif kind is list:
+        _plain_list(value, typed)
+    elif kind is not str:
+        return _text(value, typed)
+    return value
+
+
+def _plain_dict(mapping: dict[Any, Any], typed: list[bool]) -> None:
+    for key, value in mapping.items():
+        if type(key) is not str:
+            raise _Unsure
+        kind = type(value)
+        if kind is str:
+            continue
+        if kind is dict:
+            _plain_dict(value, typed)
+        elif kind is list:
+            _plain_list(value, typed)
+        else:
+            mapping[key] = _text(value, typed)  # replaces a value: the dict's size does not change
+
+
+def _plain_list(items: list[Any], typed: list[bool]) -> None:
+    for i, value in enumerate(items):
+        kind = type(value)
+        if kind is str:
+            continue
+        if kind is dict:
+            _plain_dict(value, typed)
+        elif kind is list:
+            _plain_list(value, typed)
+        else:
+            items[i] = _text(value, typed)
+
+
+def _text(value: Any, typed: list[bool]) -> str:
+    kind = type(value)
     if kind is bool:
-        if not typed:
-            typed.append(True)
+        typed.append(True)
         return "true" if value else "false"
     if kind is int:
-        if not typed:
-            typed.append(True)
+        typed.append(True)
         return str(value)
-    raise _Unsure  # floats lose their spelling (1.10, 1e3); datetimes, bytes: not ours
+    raise _Unsure  # None and floats lose their spelling (~ or null, 1.10 or 1.1); others are not ours
 
 
 def _tokens_canonical(text: str) -> bool:
@@ -127,15 +166,18 @@ def _tokens_canonical(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _token_ok(token: str) -> bool:
-    """True when yaml-rs reads plain `token` as PyYAML's path does, once turned back to text."""
+    """True unless yaml-rs types plain `token` as an int or bool that str() would not spell back.
+
+    A token it reads as null or a float needs no check: such a value makes `load` decline.
+    """
     if _CANONICAL_INT.fullmatch(token) or token in ("true", "false"):
         return True
     if _NO_DIGIT.fullmatch(token):
         return True  # `-`, `_`, `bed`, `cafe`: every number has a digit (.inf, .nan, bools are words)
     try:
         value = yaml_rs.loads(f"- {token}\n", parse_datetime=False)[0]
-    except Exception:  # noqa: BLE001 - not a scalar yaml-rs can read alone: be safe
+    except Exception:
         return False
-    if value is None:
-        return token in _NULLS
+    if value is None or type(value) is float:
+        return True
     return type(value) is str and value == token

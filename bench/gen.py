@@ -23,12 +23,10 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from alertd.display import rfc3339  # noqa: E402 - after the path fix above
-from alertd.leads import parse_lead  # noqa: E402
-from alertd.timerules import due_instant, fire_instant, parse_due  # noqa: E402
-from alertd.zones import get_zone  # noqa: E402
+from alertd.display import rfc3339
+from alertd.leads import parse_lead
+from alertd.timerules import due_instant, fire_instant, parse_due
+from alertd.zones import get_zone
 
 ZONES = ("Europe/Moscow", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC",
          "America/Los_Angeles", "Asia/Kolkata")
