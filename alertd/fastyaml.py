@@ -41,10 +41,26 @@ except ImportError:  # pragma: no cover - yaml-rs is a dependency; kept for part
 ENABLED = True  # the benchmark and the differential tests switch the fast path off
 
 # Anything whose meaning could differ between the parsers, where YAML would read it as
-# syntax (a tag, anchor or alias after a separator; a merge key; a directive). Matches
-# inside quoted text or comments only cost a fallback.
-_UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*]|<<|^%", re.MULTILINE)
-_UNSURE_CHARS = ("!", "&", "*", "<<", "%")
+# syntax (a tag, anchor or alias after a separator; a merge key; a directive; an indicator
+# yaml-rs lets start a plain scalar in a flow collection). Matches inside quoted text or
+# comments only cost a fallback.
+_UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*?]|<<|^%|[\[{](?:[^\]}\n]*?(?:,|:[ \t]))?[ \t]*[|>@`%:?]",
+                     re.MULTILINE)
+_ODD_ASCII = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ODD_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_UNSURE_CHARS = ("!", "&", "*", "?", "<<", "%", "|", ">", "@", "`", "[:", "{:", ",:")
+
+
+class _KeepOnly(dict[int, str]):
+    """A str.translate table that deletes every character it does not list."""
+
+    def __missing__(self, key: int) -> None:
+        return None
+
+
+_BRACKETS_ONLY = _KeepOnly({ord(c): c for c in "[]{}\n"})  # ASCII text: translate caches the lookups
+_NOT_BRACKET = re.compile(r"[^\[\]{}\n]+")
+_FLAT_FLOW = re.compile(r"(?:\[\]|\{\}|\n)*")
 _DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?=\s|$)", re.MULTILINE)
 _COMMENTS_ONLY = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*")
 
@@ -69,7 +85,8 @@ class _Unsure(Exception):
 
 def load(text: str) -> tuple[bool, Any]:
     """(True, data) when yaml-rs's reading is provably PyYAML's; (False, None) otherwise."""
-    if not ENABLED or yaml_rs is None or _unsure_syntax(text) or not _single_document(text):
+    if (not ENABLED or yaml_rs is None or _unsure_syntax(text) or not _flat_flow(text)
+            or not _single_document(text)):
         return False, None
     try:
         raw = yaml_rs.loads(text, parse_datetime=False)
@@ -86,8 +103,22 @@ def load(text: str) -> tuple[bool, Any]:
 
 
 def _unsure_syntax(text: str) -> bool:
+    # Characters YAML 1.1 (PyYAML) and 1.2 (yaml-rs) read differently: controls PyYAML rejects,
+    # NEL and U+2028/9 that only 1.1 calls line breaks, a BOM that only PyYAML strips; tabs,
+    # which the two accept in different places.
+    if "\t" in text or (_ODD_CHAR.search(text) if not text.isascii() else _ODD_ASCII.search(text)):
+        return True
     # `in` is a fast scan; the regex (slow on megabytes) runs only when a character is there
     return any(c in text for c in _UNSURE_CHARS) and _UNSURE.search(text) is not None
+
+
+def _flat_flow(text: str) -> bool:
+    """True when every flow collection (`[...]`, `{...}`) opens and closes on one line, unnested.
+
+    Multi-line and nested flow collections are where the parsers' indentation rules differ.
+    """
+    brackets = text.translate(_BRACKETS_ONLY) if text.isascii() else _NOT_BRACKET.sub("", text)
+    return _FLAT_FLOW.fullmatch(brackets) is not None
 
 
 def _single_document(text: str) -> bool:

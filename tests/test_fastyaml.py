@@ -137,3 +137,65 @@ def test_errors_and_warnings_name_the_same_lines_on_both_paths(tmp_path: Path, m
                                                                body: str) -> None:
     directory = write_config(tmp_path, body)
     assert problems(directory, monkeypatch, True) == problems(directory, monkeypatch, False)
+
+
+@pytest.mark.parametrize("text", [
+    "a:\n\t- b\n", "a: [b\n", "a: b\n c: d\n", "- a\nb: c\n", "a: 'x'y\n", "a: \"\\q\"\n", "a: @b\n",
+    "a: `b\n", "a: b # c\n#d\n", "? a\n", "a: |\n x\n  y\n", "a: >\n\n  b\n", "a: b\tc\n", "a:    \n",
+    "[a, b]: c\n", "{a: b}\n", "a: {b: c\n", "a: b: c\n", "a:\n  - b\n  c: d\n", "a: 'b\n  c'\n",
+    "a: \"b\\\n  c\"\n", "a: -b\n", "a: - b\n", "- - a\n  - b\n", "a: |2\n   x\n", "a: |-\n  x\n\n", "a: >+\n  x\n\n",
+    "a: b\n  # c\n", "a: \"\\u00e9\\N\\_\"\n", "'a': b\n\"c\": d\n", "a: [b, c,]\n", "a: {b, c}\n", "a: b\r\nc: d\r\n",
+    "\ufeffa: b\n", "a: \u2028b\n", "a: b\x85c\n", "a: b\x01c\n", "a: b\x7fc\n", "a: b\rc: d\r", "a: b\x9fc\n",
+    "a: b\ufffec\n", "a: \u00e9\u4e2d\U0001f600\n",
+])
+def test_odd_syntax_is_read_the_same_or_rejected_the_same(text: str) -> None:
+    try:
+        pyyaml_data(text)
+    except Exception:  # PyYAML (or the duplicate-key check) rejects it: the fast path must decline
+        assert fastyaml.load(text) == (False, None), text
+        return
+    assert_exact_or_declined(text)
+
+
+SEED_DOC = """defaults:
+  timezone: Europe/Moscow
+  remind: [7d, 1d, 6h, 1h, 0]
+deadlines:
+  - id: us-diplomats-leave-russia
+    title: Ten US diplomats must leave Russia
+    due: 2021-05-21
+    notes: >-
+      Moscow's mirror response,
+      on 15 April 2021.
+    tags: [russia, usa]
+  - {id: b, title: "B \\u00e9", due: '2021-05-21T18:00'}
+  - id: c
+    remind: [0, 90m]
+    title: 'it''s'
+"""
+MUTATIONS = list(" \t\n-:,[]{}#'\"|>?!&*%@`0aT.+_\\")
+
+
+def test_mutated_documents_are_read_the_same_or_rejected_the_same() -> None:
+    """Seeded mutations of a real config: wherever PyYAML and yaml-rs might disagree."""
+    rng = random.Random(605)
+    taken = 0
+    for _ in range(1500):
+        chars = list(SEED_DOC)
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(len(chars))
+            op = rng.randrange(3)
+            if op == 0:
+                chars.insert(pos, rng.choice(MUTATIONS))
+            elif op == 1:
+                del chars[pos]
+            else:
+                chars[pos] = rng.choice(MUTATIONS)
+        text = "".join(chars)
+        try:
+            pyyaml_data(text)
+        except Exception:  # PyYAML (or the duplicate-key check) rejects it: the fast path must decline
+            assert fastyaml.load(text) == (False, None), text
+            continue
+        taken += assert_exact_or_declined(text)
+    assert taken > 300
