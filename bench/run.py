@@ -33,8 +33,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -480,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="1k deadlines, 1 run, short windows")
     p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--only", default="check,ready,burst", help="comma list of: check, ready, burst")
+    p.add_argument("--only", default="check,ready,burst",
+                   help="comma list of: check, ready, burst (the others are kept from the last full run)")
     p.add_argument("--idle-window", type=float, default=20.0)
     p.add_argument("--burst", type=int, default=2000)
     p.add_argument("--ready-timeout", type=float, default=60.0, help="seconds alertd gets to send READY")
@@ -491,72 +492,90 @@ def main(argv: list[str] | None = None) -> int:
         args.sizes, args.runs, args.idle_window, args.burst = "1000", 1, 2.0, 200
         args.ready_timeout, args.baseline_timeout = 10.0, 60.0
     out = args.out or (WORK / "RESULTS-quick.md" if args.quick else BENCH / "RESULTS.md")
+    store = out.with_suffix(".json") if args.out else (WORK / ("results-quick.json" if args.quick else "results.json"))
     sizes = [int(s) for s in args.sizes.split(",")]
     only = set(args.only.split(","))
     WORK.mkdir(exist_ok=True)
-    load_start, started = loadavg(), datetime.now(UTC)
-    checks: list[CheckResult] = []
-    daemon: dict[tuple[str, int], list[Run]] = {}
-    bursts: dict[str, list[Run]] = {}
+    results: dict[str, Any] = json.loads(store.read_text()) if store.exists() else {}
+    results = {k: v for k, v in results.items() if k not in only}  # what this run measures is replaced
 
-    for n in sizes:
-        config = prepare(n)
-        if "check" in only:
+    def meta(started: datetime, load: str, **extra: Any) -> dict[str, Any]:
+        return {"date": f"{started:%Y-%m-%d %H:%M} UTC", "runs": args.runs, "sizes": sizes,
+                "load": f"{load} / {loadavg()}", "command": " ".join(sys.argv[1:]) or "(defaults)", **extra}
+
+    if "check" in only:
+        started, load = datetime.now(UTC), loadavg()
+        rows = []
+        for n in sizes:
             print(f"check: {n} deadlines", flush=True)
-            checks.append(measure_check(n, config / "alertd", args.runs, compare_plan=n <= 10000 or not args.quick))
-        if "ready" in only:
+            rows.append(asdict(measure_check(n, prepare(n) / "alertd", args.runs,
+                                             compare_plan=n <= 10000 or not args.quick)))
+        results["check"] = {**meta(started, load), "rows": rows}
+    if "ready" in only:
+        started, load = datetime.now(UTC), loadavg()
+        daemon: dict[str, list[dict[str, Any]]] = {}
+        for n in sizes:
+            config = prepare(n)
             for program in ("alertd", "baseline"):
                 command = alertd_command(config / "alertd") if program == "alertd" else baseline_command(
                     config / "baseline.yaml")
                 timeout = args.ready_timeout if program == "alertd" else args.baseline_timeout
-                runs = daemon.setdefault((program, n), [])
+                runs = daemon.setdefault(f"{program} {n}", [])
                 for i in range(args.runs):
                     print(f"ready/idle: {program}, {n} deadlines, run {i + 1}", flush=True)
                     run = measure_ready_idle(command, timeout=timeout, idle_window=args.idle_window)
-                    runs.append(run)
+                    runs.append(asdict(run))
                     if run.ready is None:
                         break  # it will not get READY on the next try either: say so once
+        results["ready"] = {**meta(started, load, idle_window=args.idle_window), "runs_by": daemon}
     if "burst" in only:
+        started, load = datetime.now(UTC), loadavg()
+        bursts: dict[str, list[dict[str, Any]]] = {}
         with Receiver(delay=0.05) as receiver:
             for program in ("alertd", "baseline"):
                 runs = bursts.setdefault(program, [])
                 for i in range(args.runs):
                     print(f"burst: {program}, {args.burst} alerts, run {i + 1}", flush=True)
-                    lead = 10.0 if args.quick else 20.0
                     timeout = args.ready_timeout if program == "alertd" else args.baseline_timeout
-                    run = measure_burst(program, args.burst, receiver, lead=lead, ready_timeout=timeout,
-                                        settle=30.0 if args.quick else 60.0)
-                    runs.append(run)
+                    run = measure_burst(program, args.burst, receiver, lead=10.0 if args.quick else 20.0,
+                                        ready_timeout=timeout, settle=30.0 if args.quick else 60.0)
+                    runs.append(asdict(run))
                     if run.ready is None:
                         break
-    report = render(args, sizes, checks, daemon, bursts, started=started, load_start=load_start,
-                    load_end=loadavg())
+        results["burst"] = {**meta(started, load, burst=args.burst), "runs_by": bursts}
+    store.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    report = render(results)
     out.write_text(report, encoding="utf-8")
     print(report)
     print(f"written to {out}")
     return 0
 
 
-def render(args: argparse.Namespace, sizes: list[int], checks: list[CheckResult],
-           daemon: dict[tuple[str, int], list[Run]], bursts: dict[str, list[Run]], *, started: datetime,
-           load_start: str, load_end: str) -> str:
+def _measured(section: dict[str, Any]) -> str:
+    return (f"Measured {section['date']}, `bench/run.py {section['command']}`, median of {section['runs']} run(s); "
+            f"load average at start / end: {section['load']}.")
+
+
+def render(results: dict[str, Any]) -> str:
     m = machine()
     lines = [
         "# alertd benchmark results",
         "",
         "Written by `bench/run.py` (`make bench`); do not edit by hand.",
         "",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; took {(datetime.now(UTC) - started) / timedelta(minutes=1):.0f} min",
-        f"- machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}",
-        f"- load average at start / end: {load_start} / {load_end} (other work was running on the machine)",
-        f"- command: `bench/run.py {' '.join(sys.argv[1:])}`; each figure is the median of {args.runs} run(s)",
+        f"- machine: {m['nproc']} cores, {m['cpu']}; Python {m['python']}; other work was running on it too "
+        "(see each section's load average)",
         f"- configs: bench/gen.py, N deadlines x 5 leads over a year from {SCALE_START}, 8 zones, 1,000 deadlines"
         " per file, one webhook channel",
         "",
     ]
-    if checks:
+    if "check" in results:
+        section = results["check"]
+        checks = [CheckResult(**row) for row in section["rows"]]
         lines += [
             "## Config loading: `alertd check`",
+            "",
+            _measured(section),
             "",
             f"before = alertd at {BEFORE_REV} (PyYAML compose), after = this tree; PyYAML = a bare "
             "`yaml.load(CSafeLoader)` of the same files, the naive baseline's parser.",
@@ -567,26 +586,31 @@ def render(args: argparse.Namespace, sizes: list[int], checks: list[CheckResult]
         for c in checks:
             lines.append(f"| {c.n:,} | {fmt(c.before)} | {fmt(c.after)} | {ratio(c.before, c.after)} | "
                          f"{fmt(c.pyyaml)} | {c.identical} |")
-        lines += ["", "Where the time goes (one run, this tree; parse and validate with the GC paused as "
-                  "load_config does):", ""]
+        lines += ["", "Where the time goes (one run, this tree, in one process; parse and validate with the GC "
+                  "paused as load_config does):", ""]
         names = list(checks[-1].phases)
         lines += ["| phase | " + " | ".join(f"{c.n:,}" for c in checks) + " |",
                   "| --- | " + " | ".join("---:" for _ in checks) + " |"]
         for name in names:
             lines.append(f"| {name} | " + " | ".join(fmt(c.phases.get(name)) for c in checks) + " |")
         lines.append("")
-    if daemon:
+    notes: list[str] = []
+    if "ready" in results:
+        section = results["ready"]
+        daemon = {key: [Run(**r) for r in runs] for key, runs in section["runs_by"].items()}
         lines += [
             "## Daemon: READY, memory, idle cost",
             "",
-            f"READY = spawn to READY=1 on $NOTIFY_SOCKET; RSS and CPU from /proc at READY; idle = CPU-seconds "
-            f"over {args.idle_window:.0f} s after READY with nothing due. Ratio = baseline / alertd.",
+            _measured(section),
+            "",
+            "READY = spawn to READY=1 on $NOTIFY_SOCKET; RSS and CPU from /proc at READY; idle = CPU-seconds "
+            f"over {section['idle_window']:.0f} s after READY with nothing due. Ratio = baseline / alertd.",
             "",
             "| deadlines | figure | alertd | baseline | ratio | goal (alertd) |",
             "| ---: | --- | ---: | ---: | ---: | --- |",
         ]
-        for n in sizes:
-            a, b = daemon.get(("alertd", n), []), daemon.get(("baseline", n), [])
+        for n in section["sizes"]:
+            a, b = daemon.get(f"alertd {n}", []), daemon.get(f"baseline {n}", [])
             for label, attr, unit, goal in (("READY", "ready", "s", "<= 5 s at 100k"),
                                             ("RSS at READY", "rss", "MB", "<= 300 MB at 100k"),
                                             ("CPU to READY", "cpu_ready", "s", ""),
@@ -594,9 +618,15 @@ def render(args: argparse.Namespace, sizes: list[int], checks: list[CheckResult]
                 va, vb = median([getattr(r, attr) for r in a]), median([getattr(r, attr) for r in b])
                 lines.append(f"| {n:,} | {label} | {fmt(va, unit)} | {fmt(vb, unit)} | {ratio(vb, va)} | {goal} |")
         lines.append("")
-    if bursts:
+        notes += [f"- {key.replace(' ', ' at ')}: {r.note}" for key, runs in daemon.items() for r in runs if r.note]
+    if "burst" in results:
+        section = results["burst"]
+        bursts = {key: [Run(**r) for r in runs] for key, runs in section["runs_by"].items()}
+        n = section["burst"]
         lines += [
-            f"## Midnight burst: {args.burst:,} alerts due at one instant",
+            f"## Midnight burst: {n:,} alerts due at one instant",
+            "",
+            _measured(section),
             "",
             "A loopback webhook receiver answers each POST after 50 ms. first = first request's arrival after the "
             "instant; all = the last delivery answered, after the instant (goal: all <= 2.5 s, first <= 50 ms). "
@@ -611,18 +641,16 @@ def render(args: argparse.Namespace, sizes: list[int], checks: list[CheckResult]
             va = median([r.burst.get(key) for r in bursts.get("alertd", [])])
             vb = median([r.burst.get(key) for r in bursts.get("baseline", [])])
             if key == "delivered":
-                lines.append(f"| {label} | {'not measured' if va is None else f'{va:.0f} of {args.burst}'} | "
-                             f"{'not measured' if vb is None else f'{vb:.0f} of {args.burst}'} | |")
+                lines.append(f"| {label} | {'not measured' if va is None else f'{va:.0f} of {n}'} | "
+                             f"{'not measured' if vb is None else f'{vb:.0f} of {n}'} | |")
                 continue
-            lines.append(f"| {label} | {fmt(va, 'ms' if key == 'first' else 's')} | "
-                         f"{fmt(vb, 'ms' if key == 'first' else 's')} | {ratio(vb, va)} |")
+            unit = "ms" if key == "first" else "s"
+            lines.append(f"| {label} | {fmt(va, unit)} | {fmt(vb, unit)} | {ratio(vb, va)} |")
         lines.append("")
-    notes = [f"- {program} at {n:,}: {r.note}" for (program, n), runs in daemon.items() for r in runs if r.note]
-    notes += [f"- burst, {program}: {r.note}" for program, runs in bursts.items() for r in runs if r.note]
+        notes += [f"- burst, {program}: {r.note}" for program, runs in bursts.items() for r in runs if r.note]
     if notes:
         lines += ["## Not measured, and why", "", *dict.fromkeys(notes), ""]
     return "\n".join(lines)
-
 
 if __name__ == "__main__":
     sys.exit(main())
