@@ -5,24 +5,26 @@ every node, but composing 20 MB of deadlines takes seconds. `yaml-rs` (Rust) par
 the same text ten times faster, but types plain scalars by the YAML 1.2 core schema
 (`0` → 0, `true` → True, `0x1F` → 31, `1_0` → 10) and keeps no marks.
 
-`load` returns what sources.py's PyYAML path would return for a file, or None when it
-cannot PROVE that, and the caller then takes the PyYAML path (which also finds the line
-of every error: a file with an error always goes that way, because yaml-rs either
-rejects it or the config checks fail and the line lookup composes the file lazily).
+`load(text)` returns (True, data) with exactly the data sources.py's PyYAML path would
+return, or (False, None) when it cannot PROVE that; the caller then takes the PyYAML path.
+Error lines are unchanged either way: a file PyYAML rejects is rejected by yaml-rs too
+or declined here (the tests fuzz this), and a config error in a fast-read file gets its
+line from `Located.line_of`, which composes that file with PyYAML when first asked.
 
 Proof, per file:
-- features whose meaning the two parsers might not share send the file to PyYAML:
-  tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`), directives, several
-  documents; so does every yaml-rs error and every float, null or non-string key.
+- features whose meaning the two parsers (YAML 1.1 and 1.2) might not share send the
+  file to PyYAML: tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`),
+  directives, several documents, tabs, odd characters, multi-line or nested flow
+  collections, indicators starting a flow scalar; so does every yaml-rs error and every
+  float, null or non-string key.
   (Nulls: with libyaml, PyYAML marks plain scalars with style '' rather than None, so
   sources.py's path reads a plain `~`, `null` or empty value as that text, not None.
   yaml-rs gives None for all of them and the spelling is lost, so such files decline.)
 - a typed int or bool is turned back into its text. That is exact only when it was
   written canonically (`0`, `42`, `-7`, `true`, `false`): str() gives the text back.
   So every plain token in the file that yaml-rs would type is checked to be canonical;
-  one that is not (`007`, `+1`, `1_0`, `True`,
-  `0x1F`) sends the file to PyYAML. The token scan over-approximates, so it can only
-  cost speed, never change a value.
+  one that is not (`007`, `+1`, `1_0`, `True`, `0x1F`) sends the file to PyYAML. The
+  token scan over-approximates, so it can only cost speed, never change a value.
 """
 
 from __future__ import annotations
