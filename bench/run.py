@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -142,6 +143,7 @@ class Run:
     rss: float | None = None  # bytes at READY
     cpu_ready: float | None = None  # CPU seconds spent to reach READY
     idle_cpu: float | None = None  # CPU seconds over the idle window
+    reload: float | None = None  # seconds from SIGHUP (one file changed) to READY=1 again
     note: str = ""
     burst: dict[str, Any] = field(default_factory=dict)
 
@@ -156,30 +158,46 @@ def baseline_command(config: Path) -> list[str]:
     return [sys.executable, str(BENCH / "baseline.py"), str(config)]
 
 
-def spawn_until_ready(command: list[str], timeout: float) -> tuple[subprocess.Popen[bytes], Run, Path]:
-    """Start `command` with a fresh state dir and NOTIFY_SOCKET; wait for READY=1."""
+@dataclass
+class Spawned:
+    """A program started under a NOTIFY_SOCKET listener, with its own scratch directory."""
+
+    child: subprocess.Popen[bytes]
+    listener: NotifyListener
+    tmp: Path
+    log: Any
+
+    def close(self) -> None:
+        stop(self.child)
+        self.listener.close()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def spawn_until_ready(command_for: Callable[[Path], list[str]], timeout: float) -> tuple[Spawned, Run]:
+    """Start `command_for(scratch dir)` with a fresh state dir and NOTIFY_SOCKET; wait for READY=1."""
     tmp = Path(tempfile.mkdtemp(prefix="alertd-bench-", dir=WORK))
     listener = NotifyListener(tmp)
     env = {**os.environ, "NOTIFY_SOCKET": listener.path, "ALERTD_STATE_DIR": str(tmp / "state"),
            "ALERTD_LOG_FORMAT": "json"}
+    command = command_for(tmp)
     log = (tmp / "output.log").open("wb")
     started = time.monotonic()
     child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    run = Run()
+    spawned, run = Spawned(child, listener, tmp, log), Run()
     at = listener.wait_for("READY=1", started + timeout, lambda: child.poll() is None)
-    listener.close()
     if at is None:
         code = child.poll()
         run.note = (f"exited with {code} before READY" if code is not None
                     else f"no READY=1 within {timeout:.0f} s")
-        return child, run, tmp
+        return spawned, run
     run.ready = at - started
     try:
         stats = proc(child.pid)
         run.rss, run.cpu_ready = stats.get("VmRSS"), stats["cpu"]
     except (OSError, ValueError) as exc:
         run.note = f"could not read /proc: {exc}"
-    return child, run, tmp
+    return spawned, run
 
 
 def stop(child: subprocess.Popen[bytes]) -> None:
@@ -192,8 +210,23 @@ def stop(child: subprocess.Popen[bytes]) -> None:
             child.wait()
 
 
-def measure_ready_idle(command: list[str], *, timeout: float, idle_window: float) -> Run:
-    child, run, tmp = spawn_until_ready(command, timeout)
+def alertd_copy(config: Path) -> Callable[[Path], list[str]]:
+    """`alertd run` on a scratch copy of `config`, so a reload can change a file of it."""
+    def command_for(tmp: Path) -> list[str]:
+        return alertd_command(Path(shutil.copytree(config, tmp / "config")))
+    return command_for
+
+
+def change_one_file(config: Path) -> None:
+    """Retitle the first deadline of the first deadlines file: one file changed, one deadline."""
+    path = sorted(config.glob("deadlines-*.yaml"))[0]
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: Changed ", 1), encoding="utf-8")
+
+
+def measure_ready_idle(command_for: Callable[[Path], list[str]], *, timeout: float, idle_window: float,
+                       reload: bool = False) -> Run:
+    spawned, run = spawn_until_ready(command_for, timeout)
+    child = spawned.child
     try:
         if run.ready is not None and idle_window > 0:
             before = proc(child.pid)["cpu"]
@@ -202,9 +235,19 @@ def measure_ready_idle(command: list[str], *, timeout: float, idle_window: float
                 run.idle_cpu = proc(child.pid)["cpu"] - before
             else:
                 run.note = f"exited with {child.returncode} during the idle window"
+        if run.ready is not None and reload and child.poll() is None:
+            change_one_file(spawned.tmp / "config")
+            sent = time.monotonic()
+            child.send_signal(signal.SIGHUP)
+            at = spawned.listener.wait_for("READY=1", sent + timeout, lambda: child.poll() is None)
+            if at is not None:
+                run.reload = at - sent
+            else:
+                code = child.poll()
+                run.note = (f"exited with {code} on SIGHUP" if code is not None
+                            else f"no READY=1 within {timeout:.0f} s of SIGHUP")
     finally:
-        stop(child)
-        shutil.rmtree(tmp, ignore_errors=True)
+        spawned.close()
     return run
 
 
@@ -289,7 +332,8 @@ def measure_burst(program: str, n: int, receiver: Receiver, *, lead: float, read
     directory = gen.generate_burst(WORK / f"burst-{program}", n, at=instant, url=receiver.url)
     command = alertd_command(directory / "alertd") if program == "alertd" else baseline_command(
         directory / "baseline.yaml")
-    child, run, tmp = spawn_until_ready(command, min(ready_timeout, instant.timestamp() - time.time()))
+    spawned, run = spawn_until_ready(lambda _: command, min(ready_timeout, instant.timestamp() - time.time()))
+    child = spawned.child
     try:
         if run.ready is None:
             run.note += " (before the burst instant)"
@@ -310,8 +354,7 @@ def measure_burst(program: str, n: int, receiver: Receiver, *, lead: float, read
         if len(answered) < n:
             run.note = f"{len(answered)} of {n} delivered within {settle:.0f} s"
     finally:
-        stop(child)
-        shutil.rmtree(tmp, ignore_errors=True)
+        spawned.close()
     return run
 
 
@@ -517,13 +560,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             config = prepare(n)
             for program in ("alertd", "baseline"):
-                command = alertd_command(config / "alertd") if program == "alertd" else baseline_command(
-                    config / "baseline.yaml")
+                baseline = baseline_command(config / "baseline.yaml")
+                command_for = alertd_copy(config / "alertd") if program == "alertd" else lambda _, c=baseline: c
                 timeout = args.ready_timeout if program == "alertd" else args.baseline_timeout
                 runs = daemon.setdefault(f"{program} {n}", [])
                 for i in range(args.runs):
                     print(f"ready/idle: {program}, {n} deadlines, run {i + 1}", flush=True)
-                    run = measure_ready_idle(command, timeout=timeout, idle_window=args.idle_window)
+                    run = measure_ready_idle(command_for, timeout=timeout, idle_window=args.idle_window,
+                                             reload=program == "alertd")
                     runs.append(asdict(run))
                     if run.ready is None:
                         break  # it will not get READY on the next try either: say so once
@@ -604,7 +648,9 @@ def render(results: dict[str, Any]) -> str:
             _measured(section),
             "",
             "READY = spawn to READY=1 on $NOTIFY_SOCKET; RSS and CPU from /proc at READY; idle = CPU-seconds "
-            f"over {section['idle_window']:.0f} s after READY with nothing due. Ratio = baseline / alertd.",
+            f"over {section['idle_window']:.0f} s after READY with nothing due; reload = SIGHUP after one file "
+            "changed, to READY=1 again (the baseline cannot reload: its figure is a restart, i.e. its READY). "
+            "Ratio = baseline / alertd.",
             "",
             "| deadlines | figure | alertd | baseline | ratio | goal (alertd) |",
             "| ---: | --- | ---: | ---: | ---: | --- |",
@@ -614,8 +660,10 @@ def render(results: dict[str, Any]) -> str:
             for label, attr, unit, goal in (("READY", "ready", "s", "<= 5 s at 100k"),
                                             ("RSS at READY", "rss", "MB", "<= 300 MB at 100k"),
                                             ("CPU to READY", "cpu_ready", "s", ""),
-                                            ("idle CPU", "idle_cpu", "s", "<= 0.1 s per 20 s")):
-                va, vb = median([getattr(r, attr) for r in a]), median([getattr(r, attr) for r in b])
+                                            ("idle CPU", "idle_cpu", "s", "<= 0.1 s per 20 s"),
+                                            ("reload", "reload", "s", "<= 2 s at 100k")):
+                va = median([getattr(r, attr) for r in a])
+                vb = median([getattr(r, "ready" if attr == "reload" else attr) for r in b])
                 lines.append(f"| {n:,} | {label} | {fmt(va, unit)} | {fmt(vb, unit)} | {ratio(vb, va)} | {goal} |")
         lines.append("")
         notes += [f"- {key.replace(' ', ' at ')}: {r.note}" for key, runs in daemon.items() for r in runs if r.note]

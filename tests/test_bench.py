@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import sys
 import time
@@ -138,3 +139,54 @@ def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_
     assert fast.deadlines == slow.deadlines
     assert fast.warnings == slow.warnings
     assert fast.channels == slow.channels
+
+
+FAKE_DAEMON = """
+import os, signal, socket, sys, time
+def notify(msg):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+        s.sendto(msg.encode(), os.environ["NOTIFY_SOCKET"])
+signal.signal(signal.SIGHUP, lambda *_: notify("RELOADING=1\\nREADY=1"))
+if sys.argv[1] == "ready":
+    notify("READY=1")
+while True:
+    time.sleep(0.05)
+"""
+
+
+def fake(mode: str):
+    return lambda _tmp: [sys.executable, "-c", FAKE_DAEMON, mode]
+
+
+def test_a_daemon_that_signals_ready_is_measured_reload_included(tmp_path: Path) -> None:
+    gen.generate(tmp_path, 10, start=date(2030, 1, 1))
+    copies: list[Path] = []
+
+    def command_for(scratch: Path) -> list[str]:
+        copies.append(Path(shutil.copytree(tmp_path / "alertd", scratch / "config")))
+        return fake("ready")(scratch)
+
+    result = run.measure_ready_idle(command_for, timeout=10, idle_window=0.3, reload=True)
+    assert result.ready is not None
+    assert result.ready < 10
+    assert result.rss > 1_000_000
+    assert result.idle_cpu is not None
+    assert result.idle_cpu < 0.3
+    assert result.reload is not None
+    assert result.note == ""
+    assert "Changed" not in (tmp_path / "alertd" / "deadlines-0000.yaml").read_text()  # only the copy changed
+
+
+def test_a_daemon_that_never_signals_ready_is_reported_not_measured() -> None:
+    result = run.measure_ready_idle(fake("silent"), timeout=0.5, idle_window=0.3, reload=True)
+    assert result.ready is None
+    assert result.rss is None
+    assert result.idle_cpu is None
+    assert result.note == "no READY=1 within 0 s"
+
+
+def test_a_daemon_that_exits_is_reported_with_its_exit_code() -> None:
+    result = run.measure_ready_idle(lambda _tmp: [sys.executable, "-c", "raise SystemExit(78)"], timeout=10,
+                                    idle_window=0.3)
+    assert result.ready is None
+    assert result.note == "exited with 78 before READY"
