@@ -199,3 +199,14 @@ def test_mutated_documents_are_read_the_same_or_rejected_the_same() -> None:
             continue
         taken += assert_exact_or_declined(text)
     assert taken > 300
+
+
+def test_line_lookups_without_tag_resolution_find_the_same_lines() -> None:
+    from alertd.sources import _MarksLoader, _yaml_line  # noqa: PLC0415 - private helpers under test
+
+    text = SEED_DOC + "channels:\n  out: {type: console}\n  hook:\n    type: webhook\n    url: http://x\n"
+    full, marks = yaml.compose(text, Loader=_YamlLoader), yaml.compose(text, Loader=_MarksLoader)
+    locs = [("deadlines", i, key, j) for i in range(4) for key in ("id", "due", "remind", "tags", "nope")
+            for j in range(3)] + [("channels", name, "type") for name in ("out", "hook", "none")] + [("defaults",)]
+    for loc in locs:
+        assert _yaml_line(full, loc) == _yaml_line(marks, loc), loc
