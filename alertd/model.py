@@ -40,7 +40,8 @@ class Deadline:
     notes: str | None = None
     links: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    source: Source = field(default_factory=lambda: Source("<memory>"))
+    # Where it was written is not part of what it is: moving a deadline within its files changes nothing.
+    source: Source = field(default_factory=lambda: Source("<memory>"), compare=False)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
+
+from alertd import fastyaml
 
 __all__ = ["Located", "SourceError", "find_config_files", "read_source"]
 
@@ -29,7 +31,15 @@ try:  # the C parser when libyaml is there; same nodes, same marks
 except AttributeError:  # pragma: no cover - depends on the wheel
     _YamlLoader = yaml.SafeLoader
 
+
+class _MarksLoader(_YamlLoader):
+    """The same nodes and marks without implicit tag resolution, a third of compose's time."""
+
+    yaml_implicit_resolvers: ClassVar[dict] = {}
+
+
 _NULLS = {"", "~", "null", "Null", "NULL"}
+_DOLLAR_ESCAPE = re.compile(r"\\[xuU]0*24")  # "\x24", "\u0024": a `$` written as an escape
 
 
 class SourceError(Exception):
@@ -51,6 +61,7 @@ class Located:
     # Lines of the entries of the top-level `deadlines` list, recorded while parsing
     # (cheap), so every deadline can name its line without a second parse.
     item_lines: dict[Loc, int] = field(default_factory=dict)
+    refs_possible: bool = True  # False when no string in the file can hold a `${...}` reference
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of the deepest part of `loc` the file can place (1-based), or None."""
@@ -88,43 +99,87 @@ def read_source(path: Path, display: str) -> Located:
         ) from None
     if "\x00" in text:
         raise SourceError("not a text file (contains NUL bytes)", text[: text.index("\x00")].count("\n") + 1)
-    if path.suffix == ".toml":
-        return _read_toml(text, display)
-    return _read_yaml(text, display)
+    located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+    located.refs_possible = "$" in text or _DOLLAR_ESCAPE.search(text) is not None
+    return located
 
 
 # --- YAML -----------------------------------------------------------------------------
 
 def _read_yaml(text: str, display: str) -> Located:
-    try:
-        node = yaml.compose(text, Loader=_YamlLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
-            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
-        raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    data = _to_data(node) if node is not None else None
-    item_lines: dict[Loc, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "deadlines" and isinstance(value, yaml.SequenceNode):
-                item_lines = {("deadlines", i): item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    root: list[yaml.Node | None] = []  # composed again only when an error needs a line
+    fast, data = fastyaml.load(text)  # exact or declined; declined files (and all errors) go below
+    item_lines: dict[Loc, int] = _scan_deadline_lines(text, data) if fast else {}
+    if not fast:
+        try:
+            node = yaml.compose(text, Loader=_YamlLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+                problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+            raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+        data = _to_data(node) if node is not None else None
+        item_lines = _deadline_lines(node)
+    composed: list[yaml.Node | None] = []  # composed on the first lookup, then kept for the next ones
 
     def line_of(loc: Loc) -> int | None:
-        if not root:
-            root.append(yaml.compose(text, Loader=_YamlLoader))
-        return _yaml_line(root[0], loc)
+        if not composed:
+            # Lines need marks, not tags; tags matter only to find merge keys (`<<`).
+            composed.append(yaml.compose(text, Loader=_YamlLoader if "<<" in text else _MarksLoader))
+            item_lines.update(_deadline_lines(composed[0]))
+        if tuple(loc) in item_lines:
+            return item_lines[tuple(loc)]
+        return _yaml_line(composed[0], loc)
 
     return Located(display, data, line_of, item_lines)
 
 
+_TOP_DEADLINES = re.compile(r"^deadlines:[ \t]*(?:#.*)?$", re.M)
+_TOP_KEY = re.compile(r"^[^\s#-]", re.M)
+_ITEM = re.compile(r"^([ \t]*)- ", re.M)
+
+
+def _scan_deadline_lines(text: str, data: Any) -> dict[Loc, int]:
+    """Lines of the top-level `deadlines` entries of a file the fast path read, by one scan.
+
+    The fast path accepts only plain block YAML, so the entries are the `- ` lines of the
+    smallest indent under `deadlines:`. If the count disagrees with the data, no lines
+    are given (an unknown line, never a wrong one).
+    """
+    items = data.get("deadlines") if isinstance(data, dict) else None
+    head = _TOP_DEADLINES.search(text) if isinstance(items, list) and items else None
+    if head is None:
+        return {}
+    after = _TOP_KEY.search(text, head.end() + 1)
+    end = after.start() if after else len(text)
+    found = list(_ITEM.finditer(text, head.end(), end))
+    indent = min((len(m.group(1)) for m in found), default=0)
+    starts = [m.start() for m in found if len(m.group(1)) == indent]
+    if len(starts) != len(items):
+        return {}
+    lines, line, pos = {}, text.count("\n", 0, head.start()) + 1, head.start()
+    for i, start in enumerate(starts):
+        line += text.count("\n", pos, start)
+        pos = start
+        lines[("deadlines", i)] = line
+    return lines
+
+
+def _deadline_lines(node: yaml.Node | None) -> dict[Loc, int]:
+    """Lines of the entries of a top-level `deadlines` list (each deadline names its line)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if getattr(key, "value", None) == "deadlines" and isinstance(value, yaml.SequenceNode):
+                return {("deadlines", i): item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return {}
+
+
 def _to_data(node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
-        if node.style is None and node.value in _NULLS and node.tag != "tag:yaml.org,2002:str":
+        # A plain scalar's style is None from the pure-Python parser and "" from libyaml's.
+        if not node.style and node.value in _NULLS and node.tag != "tag:yaml.org,2002:str":
             return None
         return node.value
     if isinstance(node, yaml.SequenceNode):
@@ -147,7 +202,7 @@ def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node
     """Pairs of a mapping with YAML merge keys (`<<: *anchor`) applied; own keys win."""
     own = [(k, v) for k, v in node.value if not (k.tag == "tag:yaml.org,2002:merge" or
                                                    (isinstance(k, yaml.ScalarNode) and k.value == "<<"
-                                                    and k.style is None))]
+                                                    and not k.style))]
     merges = [v for k, v in node.value if (k, v) not in own]
     names = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
     yield from own

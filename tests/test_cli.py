@@ -145,7 +145,7 @@ def test_yaml_implicit_typing_does_not_change_meaning(write_config) -> None:
         "a.yaml": """
             channels: {c: {type: console}}
             deadlines:
-              - {id: plain, title: no, due: 2021-05-21, remind: [1d, 0], channels: [c], tags: [yes, 1.0, null]}
+              - {id: plain, title: no, due: 2021-05-21, remind: [1d, 0], channels: [c], tags: [yes, 1.0, off]}
               - {id: quoted, title: "no", due: "2021-05-21", remind: ["1d", "0"], channels: [c]}
             """,
         "b.toml": """
@@ -159,7 +159,7 @@ def test_yaml_implicit_typing_does_not_change_meaning(write_config) -> None:
     })
     by_id = {d.id: d for d in load_config(config, env={}).deadlines}
     assert by_id["plain"].title == "no"
-    assert by_id["plain"].tags == ("yes", "1.0", "null")
+    assert by_id["plain"].tags == ("yes", "1.0", "off")
     for other in ("quoted", "toml"):
         assert by_id[other].due == by_id["plain"].due
         assert by_id[other].leads == by_id["plain"].leads

@@ -207,3 +207,12 @@ def test_a_webhook_token_seen_apart_from_its_url_is_redacted_everywhere(write_co
     code, out, err = check(config, capsys)
     assert code == 0
     assert "AbCdEfGhIjKlMnOpQrStUvWx" not in out + err
+
+
+def test_an_empty_value_means_unset_not_an_empty_string(write_config, capsys) -> None:
+    """libyaml gives plain scalars the style "" (not None): `channels:` empty must still mean 'none'."""
+    config = write_config({"a.yaml": GOOD_CHANNELS + "deadlines:\n  - id: x\n    title: T\n    due: 2031-05-21\n"
+                                                     "    notes:\n    channels:\n"})
+    code, _, err = check(config, capsys)
+    assert code == 1
+    assert "a.yaml:5: deadline 'x' has no channels" in err
