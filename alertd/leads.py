@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 __all__ = ["Lead", "LeadError", "parse_lead"]
 
@@ -37,16 +38,7 @@ class Lead:
     @property
     def iso(self) -> str:
         """The canonical ISO 8601 duration (`P1DT12H`, `PT0S`)."""
-        if not self.days and not self.seconds:
-            return "PT0S"
-        hours, rest = divmod(self.seconds, 3600)
-        minutes, seconds = divmod(rest, 60)
-        out = "P" + (f"{self.days}D" if self.days else "")
-        if self.seconds:
-            out += "T" + "".join(
-                f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n
-            )
-        return out
+        return _iso(self.days, self.seconds)
 
     @property
     def is_zero(self) -> bool:
@@ -59,6 +51,18 @@ class Lead:
 
     def __str__(self) -> str:
         return self.iso
+
+
+@cache
+def _iso(days: int, seconds: int) -> str:
+    if not days and not seconds:
+        return "PT0S"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    out = "P" + (f"{days}D" if days else "")
+    if seconds:
+        out += "T" + "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+    return out
 
 
 def parse_lead(value: object) -> Lead:

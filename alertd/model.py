@@ -64,5 +64,6 @@ class PlannedAlert(NamedTuple):
     fire_at: datetime  # aware, UTC
 
     @property
-    def sort_key(self) -> tuple[datetime, str, int, str]:
-        return (self.fire_at, self.deadline.id, -self.lead.nominal_seconds, self.lead.iso)
+    def sort_key(self) -> tuple[datetime, str, int, int]:
+        """Instant, deadline, then the longer lead first (1d before 24h: the calendar day first)."""
+        return (self.fire_at, self.deadline.id, -self.lead.nominal_seconds, -self.lead.days)

@@ -38,5 +38,14 @@ def plan(
 
 def next_alert(deadline: Deadline, *, now: datetime) -> PlannedAlert | None:
     """The first alert of `deadline` firing at or after `now`, or None when all have fired."""
-    upcoming = [a for a in alerts_for(deadline) if a.fire_at >= now]
-    return min(upcoming, key=lambda a: a.sort_key) if upcoming else None
+    if deadline.due < now:  # no lead fires after its due
+        return None
+    best: tuple[datetime, int, int] | None = None
+    chosen = None
+    for lead in deadline.leads:
+        at = deadline.fire_at(lead)
+        if at >= now:
+            key = (at, -lead.nominal_seconds, -lead.days)
+            if best is None or key < best:
+                best, chosen = key, lead
+    return None if chosen is None or best is None else PlannedAlert(deadline, chosen, best[0])

@@ -136,30 +136,32 @@ def _read_yaml(text: str, display: str) -> Located:
     return Located(display, data, line_of, item_lines)
 
 
-_TOP_DEADLINES = re.compile(r"^deadlines:[ \t]*(?:#.*)?$", re.M)
-_TOP_KEY = re.compile(r"^[^\s#-]", re.M)
-_ITEM = re.compile(r"^([ \t]*)- ", re.M)
+_ITEM = re.compile(r"\n([ \t]*)- ")
 
 
 def _scan_deadline_lines(text: str, data: Any) -> dict[Loc, int]:
     """Lines of the top-level `deadlines` entries of a file the fast path read, by one scan.
 
-    The fast path accepts only plain block YAML, so the entries are the `- ` lines of the
-    smallest indent under `deadlines:`. If the count disagrees with the data, no lines
-    are given (an unknown line, never a wrong one).
+    The fast path accepts only plain block YAML, so the entries are the `- ` lines after
+    `deadlines:` with the indent of the first one. If their count disagrees with the data
+    (a same-indent list further down, say), no lines are given: unknown, never wrong.
     """
     items = data.get("deadlines") if isinstance(data, dict) else None
-    head = _TOP_DEADLINES.search(text) if isinstance(items, list) and items else None
-    if head is None:
+    if not isinstance(items, list) or not items:
         return {}
-    after = _TOP_KEY.search(text, head.end() + 1)
-    end = after.start() if after else len(text)
-    found = list(_ITEM.finditer(text, head.end(), end))
-    indent = min((len(m.group(1)) for m in found), default=0)
-    starts = [m.start() for m in found if len(m.group(1)) == indent]
+    head = 0 if text.startswith("deadlines:") else text.find("\ndeadlines:") + 1
+    if head == 0 and not text.startswith("deadlines:"):
+        return {}
+    starts: list[int] = []
+    indent = None
+    for m in _ITEM.finditer(text, head):
+        if indent is None:
+            indent = len(m.group(1))
+        if len(m.group(1)) == indent:
+            starts.append(m.start() + 1)
     if len(starts) != len(items):
         return {}
-    lines, line, pos = {}, text.count("\n", 0, head.start()) + 1, head.start()
+    lines, line, pos = {}, text.count("\n", 0, head) + 1, head
     for i, start in enumerate(starts):
         line += text.count("\n", pos, start)
         pos = start

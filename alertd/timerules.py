@@ -111,8 +111,8 @@ def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
     offsets also classify the wall time: equal where it occurs once; in a gap the
     earlier (fold=0) offset is the smaller (clocks jump forward), in a fold the larger.
     """
-    first = wall.replace(tzinfo=zone).utcoffset()
-    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    first = zone.utcoffset(wall)  # a tzinfo reads the wall fields and fold of a naive datetime
+    second = zone.utcoffset(wall.replace(fold=1))
     assert first is not None and second is not None
     instant = (wall - first).replace(tzinfo=UTC)
     if first == second:
