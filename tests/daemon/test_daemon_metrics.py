@@ -86,6 +86,21 @@ def test_a_retry_and_a_reload_are_counted(receiver, notify, daemon_factory, daem
     assert d.stop() == 0
 
 
+def test_a_superseded_reminder_and_a_refused_delivery_are_counted(receiver, notify, daemon_factory, daemon_config):
+    """Catch-up at start supersedes the older missed reminder and sends the latest, which is refused (404)."""
+    receiver.statuses = [404]
+    daemon_config(receiver.url, [{"id": "late", "title": "Late", "due": iso(datetime.now(UTC) + timedelta(hours=1)),
+                                  "remind": ["3h", "2h"]}])
+    d = daemon_factory(env={"ALERTD_METRICS_ADDR": "127.0.0.1:0"})
+    port = d.wait_event("metrics.listening")[0]["port"]
+    d.wait_event("alert.failed")
+    samples = scrape(port)
+    assert (deliveries(samples, "superseded"), deliveries(samples, "failed"), deliveries(samples, "sent")) == (1, 1, 0)
+    assert samples.get(("alertd_delivery_lateness_seconds_count", (("channel", "hook"),)), 0) == 0, "only sends"
+    assert samples[("alertd_next_alert_timestamp_seconds", ())] == 0, "nothing is left to fire"
+    assert d.stop() == 0
+
+
 def test_a_taken_metrics_port_exits_78_before_ready(receiver, notify, daemon_factory, daemon_config, tmp_path):
     daemon_config(receiver.url, [{"id": "far", "title": "Far", "due": iso(datetime.now(UTC) + timedelta(days=3))}])
     with socket.socket() as taken:
