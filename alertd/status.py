@@ -96,11 +96,11 @@ def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, 
 def _planned(alerts: list[PlannedAlert], ledger: Ledger) -> Iterator[tuple[datetime, dict[str, Any]]]:
     for start in range(0, len(alerts), _BATCH):
         batch = alerts[start:start + _BATCH]
-        keys = {(id(a), ch): delivery_key(a.deadline.id, a.lead, a.deadline.due, ch)
-                for a in batch for ch in a.deadline.channels}
-        held = ledger.rows(keys.values())
-        for a in batch:
-            channels = [ch for ch in a.deadline.channels if keys[(id(a), ch)] not in held]
+        keys = [{ch: delivery_key(a.deadline.id, a.lead, a.deadline.due, ch) for ch in a.deadline.channels}
+                for a in batch]
+        held = ledger.rows(k for per_alert in keys for k in per_alert.values())
+        for a, per_alert in zip(batch, keys, strict=True):
+            channels = [ch for ch, key in per_alert.items() if key not in held]
             if channels:
                 yield a.fire_at, {"deadline": a.deadline.id, "lead": a.lead.iso, "fire_at": rfc3339(a.fire_at),
                                   "due": rfc3339(a.deadline.due), "channels": channels, "state": "planned",
