@@ -1,4 +1,4 @@
-"""The command line: `alertd check | plan | run | test`, exit codes per the contract.
+"""The command line: `alertd check | plan | run | test | ics | status`, exit codes per the contract.
 
 0 success; 1 the check or the action failed; 2 usage error; `run` exits 78 (EX_CONFIG)
 when the config is invalid at start.
@@ -22,11 +22,14 @@ from alertd.planner import next_alert, plan
 from alertd.problems import ConfigError
 from alertd.secrets import Redactor, environ
 from alertd.settings import Settings, resolve_config_dir
+from alertd.watch import parse_interval
 
 __all__ = ["EX_CONFIG", "main"]
 
 EX_OK, EX_FAIL, EX_USAGE, EX_CONFIG = 0, 1, 2, 78
 PLAN_DAYS = 30
+STATUS_LIMIT = 10
+DEFAULT_WATCH_TEXT = "2s"
 
 
 class UsageError(Exception):
@@ -49,10 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", metavar="T", help="RFC 3339 instant or date (default: now)")
     p.add_argument("--until", dest="end", metavar="T", help=f"end of the window (default: from + {PLAN_DAYS} days)")
     p.add_argument("--json", action="store_true", help="print one JSON array")
-    with_config(sub.add_parser("run", help="run the daemon in the foreground"))
+    p = with_config(sub.add_parser("run", help="run the daemon in the foreground"))
+    p.add_argument("--watch", nargs="?", const=DEFAULT_WATCH_TEXT, metavar="INTERVAL",
+                   help="reload when files in the config directory change, checked every INTERVAL "
+                        f"(default {DEFAULT_WATCH_TEXT}; also $ALERTD_WATCH); SIGHUP works either way")
     p = with_config(sub.add_parser("test", help="send a test notification to CHANNEL now"))
     p.add_argument("channel", metavar="CHANNEL")
     with_config(sub.add_parser("ics", help="print an iCalendar feed of all deadlines, with their alerts as alarms"))
+    p = with_config(sub.add_parser("status", help="the next alerts, recent deliveries and failures, from the ledger"))
+    p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
+    p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
+                   help=f"show at most N entries in each part (default {STATUS_LIMIT})")
     return parser
 
 
@@ -77,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from alertd.daemon import run_daemon  # noqa: PLC0415 - keep check/plan start-up light
 
+            if args.watch is not None:
+                settings = settings.model_copy(update={"watch": _watch_interval(args.watch)})
             return run_daemon(config_dir, settings)
         if args.command == "test":
             from alertd.testsend import cmd_test  # noqa: PLC0415
@@ -84,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_test(config_dir, args.channel, settings, now=now, out=sys.stdout, err=sys.stderr)
         if args.command == "ics":
             return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr)
+        if args.command == "status":
+            from alertd.status import cmd_status  # noqa: PLC0415
+
+            if args.limit < 1:
+                raise UsageError(f"--limit {args.limit} must be at least 1")
+            return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
+                              out=sys.stdout, err=sys.stderr)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"alertd: error: {exc}", file=sys.stderr)
@@ -91,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     raise AssertionError(args.command)  # pragma: no cover - argparse enforces the choices
+
+
+def _watch_interval(text: str) -> timedelta | None:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise UsageError(f"--watch: {exc}") from None
 
 
 def load_or_report(config_dir: Path, err: TextIO) -> Config | None:

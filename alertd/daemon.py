@@ -1,8 +1,10 @@
 """`alertd run`: startup → main loop → shutdown.
 
 Signal handlers only set flags and wake the loop; the loop reads the clock once per pass and
-hands `now` down. Exit codes: 0 after a graceful stop, 78 for an invalid config at start, 1 when
-the state directory or the ledger cannot be used.
+hands `now` down. With `--watch`, the loop also polls the config files' metadata and, on a
+settled change, takes the same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
+for an invalid config or metrics address at start, 1 when the state directory or the ledger
+cannot be used.
 """
 
 from __future__ import annotations
@@ -23,19 +25,20 @@ from alertd.channels import DeliveryError, SendContext, Sender, build_sender
 from alertd.config import Config, load_config
 from alertd.dispatch import Dispatcher
 from alertd.engine import Engine
-from alertd.ledger import Ledger, LedgerError
+from alertd.ledger import LEDGER_FILE, Ledger, LedgerError
 from alertd.logs import configure_logging
+from alertd.metrics import Metrics, MetricsAddressError, MetricsServer, start_metrics_server
 from alertd.notification import Notification
 from alertd.notify import Notifier
 from alertd.problems import ConfigError
 from alertd.scheduler import CLOCK_WATCH, Alarm, Timetable
 from alertd.secrets import Redactor, environ
 from alertd.settings import Settings, resolve_state_dir
+from alertd.watch import ConfigWatch
 
 __all__ = ["EX_CONFIG", "Daemon", "run_daemon"]
 
 EX_OK, EX_FAIL, EX_CONFIG = 0, 1, 78
-LEDGER_FILE = "ledger.sqlite3"
 JUMP_TOLERANCE = 1.0  # seconds of wall-vs-monotonic drift per tick before calling it a jump
 
 log = structlog.get_logger("alertd.daemon")
@@ -47,24 +50,41 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     # A SIGHUP before the loop runs would kill the process (its default action): remember it instead.
     early_reload: list[int] = []
     signal.signal(signal.SIGHUP, lambda *_: early_reload.append(1))
+    # The watch's first snapshot is taken before the config is read: an edit made while it loads
+    # is seen as a change (one reload too many at worst, never one too few).
+    watch = ConfigWatch(config_dir, settings.watch, now=time.monotonic()) if settings.watch else None
     config = load_or_report(config_dir, sys.stderr)
     if config is None:
         return EX_CONFIG
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
+    metrics = Metrics()
+    server: MetricsServer | None = None
+    if settings.metrics_addr is not None:
+        try:
+            server = start_metrics_server(settings.metrics_addr, metrics)
+        except MetricsAddressError as exc:
+            print(f"alertd: error: {exc}", file=sys.stderr)
+            log.error("daemon.start_failed", error=str(exc))
+            return EX_CONFIG
+        log.info("metrics.listening", host=server.host, port=server.port, url=server.url)
     path = resolve_state_dir(settings) / LEDGER_FILE
     try:
-        ledger = Ledger.open(path)
-    except LedgerError as exc:
-        print(f"alertd: error: {exc}", file=sys.stderr)
-        log.error("daemon.start_failed", error=str(exc), path=str(path))
-        return EX_FAIL
-    daemon = Daemon(config, settings, ledger, Notifier(), redact)
-    daemon.reload_requested = bool(early_reload)
-    try:
-        return asyncio.run(daemon.run())
+        try:
+            ledger = Ledger.open(path)
+        except LedgerError as exc:
+            print(f"alertd: error: {exc}", file=sys.stderr)
+            log.error("daemon.start_failed", error=str(exc), path=str(path))
+            return EX_FAIL
+        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch)
+        daemon.reload_requested = bool(early_reload)
+        try:
+            return asyncio.run(daemon.run())
+        finally:
+            ledger.close()
     finally:
-        ledger.close()
+        if server is not None:
+            server.close()
 
 
 def _warm_http() -> None:
@@ -87,12 +107,14 @@ class _Unsendable:
 
 class Daemon:
     def __init__(self, config: Config, settings: Settings, ledger: Ledger, notifier: Notifier,
-                 redact: Redactor) -> None:
+                 redact: Redactor, *, metrics: Metrics | None = None, watch: ConfigWatch | None = None) -> None:
         self.config = config
         self.settings = settings
         self.ledger = ledger
         self.notifier = notifier
         self.redact = redact
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.watch = watch
         self.timetable = Timetable()
         self.stop_requested = False
         self.reload_requested = False
@@ -119,7 +141,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
         self.ctx = SendContext.create(self.redact, max_connections=self.settings.concurrency)
         self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup,
-                                     clock=self.clock, on_retry=self._on_retry, redact=self.redact)
+                                     clock=self.clock, on_retry=self._on_retry, redact=self.redact,
+                                     metrics=self.metrics)
         self.dispatcher.senders = self._build_senders(self.config)
         _warm_http()
         self.alarm = Alarm(self.wake.set)
@@ -127,18 +150,22 @@ class Daemon:
         now = self.clock()
         self._offset = now.timestamp() - time.monotonic()
         self.engine = Engine(self.config.deadlines, ledger=self.ledger, timetable=self.timetable,
-                             dispatcher=self.dispatcher, window=self.settings.catchup)
+                             dispatcher=self.dispatcher, window=self.settings.catchup, metrics=self.metrics)
+        self.metrics.channels_known(list(self.config.channels))
         self.engine.start(now)
+        self.metrics.config_loaded(ok=True, at=now, deadlines=len(self.engine.deadlines))
         # The config's deadlines live as long as the process: keep the cyclic collector from
         # rescanning 100,000s of them on every full collection (idle CPU, pauses at midnight).
         gc.freeze()
         self.alarm.arm(self.timetable.next_instant())
+        self._record_next()
         self._status = self._status_text()
         self.notifier.ready(self._status)
         if self.reload_requested:
             self.wake.set()
         log.info("daemon.ready", deadlines=len(self.engine.deadlines), channels=len(self.config.channels),
-                 ledger=str(self.ledger.path), next=self._next_text())
+                 ledger=str(self.ledger.path), next=self._next_text(),
+                 watch_seconds=self.watch.interval if self.watch else None)
 
     def _build_senders(self, config: Config) -> dict[str, Sender]:
         senders: dict[str, Sender] = {}
@@ -162,37 +189,49 @@ class Daemon:
 
     def _arm(self) -> None:
         self.alarm.arm(self.timetable.next_instant())
+        self._record_next()
         status = self._status_text()
         if status != self._status:
             self.notifier.status(status)
             self._status = status
+
+    def _record_next(self) -> None:
+        nxt = self.timetable.next_deadline()  # the next planned alert, as in STATUS (retries aside)
+        self.metrics.scheduled(nxt[0] if nxt else None)
 
     def _on_retry(self, key: str, deadline_id: str, at: datetime) -> None:
         self.timetable.add_retry(key, deadline_id, at)
         self.wake.set()  # the loop re-arms the alarm if this retry comes first
 
     # -- reload ---------------------------------------------------------------------------------
-    def reload(self) -> None:
+    def reload(self, trigger: str = "signal") -> None:
+        """Re-read the config (SIGHUP, or `trigger="watch"`); keep the running one if it is invalid."""
         self.notifier.reloading()
+        if self.watch is not None:
+            self.watch.rebase()  # what is about to be read; a later edit is a new change
         try:
             config = load_config(self.config.directory, env=environ())
         except ConfigError as exc:
             self.redact.update(exc.secrets)
             for problem in exc.problems:
                 log.error("config.reload_failed", problem=str(problem))
-            log.error("config.reload_failed", errors=len(exc.errors), action="kept the running config")
+            log.error("config.reload_failed", errors=len(exc.errors), action="kept the running config",
+                      trigger=trigger)
+            self.metrics.config_loaded(ok=False, at=self.clock())
             self.notifier.ready(self._status_text())
             return
         self.redact.update(config.secrets)
         now = self.clock()
         self.config = config
         self.dispatcher.senders = self._build_senders(config)
+        self.metrics.channels_known(list(config.channels))
         added, changed, removed = self.engine.replace(config.deadlines, now)
         self._arm()
+        self.metrics.config_loaded(ok=True, at=now, deadlines=len(self.engine.deadlines))
         for problem in config.warnings:
             log.warning("config.warning", problem=str(problem))
         log.info("config.reloaded", deadlines=len(self.engine.deadlines), added=added, changed=changed,
-                 removed=removed, next=self._next_text())
+                 removed=removed, next=self._next_text(), trigger=trigger)
         self.notifier.ready(self._status_text())
 
     # -- main loop ------------------------------------------------------------------------------
@@ -216,9 +255,15 @@ class Daemon:
             self.wake.clear()
             if self.stop_requested:
                 break
+            trigger = "signal"
+            if self.watch is not None and not self.reload_requested:
+                changes = self.watch.poll(time.monotonic())
+                if changes is not None:
+                    log.info("config.changed", **changes)
+                    self.reload_requested, trigger = True, "watch"
             if self.reload_requested:
                 self.reload_requested = False
-                self.reload()
+                self.reload(trigger)
             self.tick()
             if interval and time.monotonic() - last_ping >= interval * 0.9:
                 self.notifier.watchdog()  # from the loop that does the work: a hung loop stops pinging

@@ -20,6 +20,7 @@ import structlog
 from alertd.channels import DeliveryError, Sender
 from alertd.groupcommit import GroupCommit
 from alertd.ledger import Ledger
+from alertd.metrics import Metrics
 from alertd.notification import Notification
 from alertd.secrets import Redactor
 
@@ -50,7 +51,7 @@ class Dispatcher:
 
     def __init__(self, ledger: Ledger, *, concurrency: int, window: timedelta, clock: Callable[[], datetime],
                  on_retry: Callable[[str, str, datetime], None], redact: Redactor,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random, metrics: Metrics | None = None) -> None:
         self.ledger = ledger
         self.marks = GroupCommit(ledger)
         self.window = window
@@ -58,6 +59,7 @@ class Dispatcher:
         self.on_retry = on_retry
         self.redact = redact
         self.rand = rand
+        self.metrics = metrics if metrics is not None else Metrics()
         self.senders: Mapping[str, Sender] = {}
         self.busy: set[str] = set()
         self._sem = asyncio.Semaphore(concurrency)
@@ -101,31 +103,40 @@ class Dispatcher:
                 raise DeliveryError(f"channel {note.channel!r} is not configured", permanent=True)
             await sender.send(note, now=now)
         except DeliveryError as exc:
-            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after)
+            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, started=now)
             return
         except Exception as exc:  # a sender bug must not kill the daemon; treat it as transient
-            self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None)
+            self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None,
+                         started=now)
             return
         done = self.clock()
         await self.marks.sent(note.key, now=done)
+        self.metrics.attempt(note.channel, (done - now).total_seconds(), retry=False)
+        self.metrics.delivery(note.channel, "sent", lateness=(done - note.scheduled_for).total_seconds())
         log.info("alert.sent", **fields, scheduled_for=note.scheduled_for.isoformat(), late_by_seconds=late,
                  took_ms=round((done - now).total_seconds() * 1000, 1))
 
     def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
-                retry_after: float | None) -> None:
+                retry_after: float | None, started: datetime) -> None:
         error = self.redact(error)
         now = self.clock()
+        took = (now - started).total_seconds()
         if permanent:
             self.ledger.finish(note.key, "failed", reason="permanent", error=error, now=now)
+            self.metrics.attempt(note.channel, took, retry=False)
+            self.metrics.delivery(note.channel, "failed")
             log.error("alert.failed", **fields, reason="permanent", error=error)
             return
         at = now + timedelta(seconds=backoff(fields["attempt"], retry_after=retry_after, rand=self.rand()))
         give_up_at = note.deadline.due + self.window
         if at > give_up_at:
             self.ledger.finish(note.key, "failed", reason="retry_window_closed", error=error, now=now)
+            self.metrics.attempt(note.channel, took, retry=False)
+            self.metrics.delivery(note.channel, "failed")
             log.error("alert.failed", **fields, reason="retry_window_closed", error=error)
             return
         self.ledger.mark_retry(note.key, at=at, error=error, now=now)
+        self.metrics.attempt(note.channel, took, retry=True)
         log.warning("alert.retry", **fields, error=error, retry_at=at.isoformat(),
                     retry_in_seconds=round((at - now).total_seconds(), 3))
         self.on_retry(note.key, note.deadline.id, at)

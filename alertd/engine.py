@@ -15,6 +15,7 @@ import structlog
 from alertd.catchup import Action, Known, Reason, decide
 from alertd.dispatch import Dispatcher
 from alertd.ledger import Ledger, NewRow
+from alertd.metrics import Metrics
 from alertd.model import Deadline
 from alertd.notification import Notification, delivery_key
 from alertd.planner import alerts_for
@@ -29,12 +30,13 @@ log = structlog.get_logger("alertd.engine")
 
 class Engine:
     def __init__(self, deadlines: Iterable[Deadline], *, ledger: Ledger, timetable: Timetable,
-                 dispatcher: Dispatcher, window: timedelta) -> None:
+                 dispatcher: Dispatcher, window: timedelta, metrics: Metrics | None = None) -> None:
         self.deadlines: dict[str, Deadline] = {d.id: d for d in deadlines}
         self.ledger = ledger
         self.timetable = timetable
         self.dispatcher = dispatcher
         self.window = window
+        self.metrics = metrics if metrics is not None else Metrics()
 
     def start(self, now: datetime) -> None:
         """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
@@ -66,6 +68,7 @@ class Engine:
                                    "superseded", reason))
                 log.info("alert.superseded", alert_id=row.key, deadline=row.deadline_id, lead=row.lead,
                          channel=row.channel, reason=reason)
+                self.metrics.delivery(row.channel, "superseded")
         if rows:
             self.ledger.record(rows, now=now)
 
@@ -122,6 +125,7 @@ class Engine:
                                          dec.action.value, dec.reason.value))
                     level = {Action.FAILED: logging.ERROR, Action.MISSED: logging.WARNING}.get(dec.action, logging.INFO)
                     log.log(level, f"alert.{dec.action.value}", **fields)
+                    self.metrics.delivery(dec.channel, dec.action.value)  # type: ignore[arg-type]
                 elif dec.reason is Reason.NEVER_SEEN:
                     log.debug("alert.skipped", **fields)
         if record:
@@ -141,6 +145,7 @@ class Engine:
                 reason = "deadline_removed" if d is None else "deadline_changed"
                 self.ledger.finish(key, "superseded", reason=reason, now=now)
                 log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
+                self.metrics.delivery(row.channel, "superseded")
                 continue
             if deadline_id not in due:
                 # Only the retry is due: decide on the passed alerts without touching the deadline's entry.

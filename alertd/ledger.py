@@ -36,8 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "SCHEMA_VERSION", "Ledger", "LedgerError", "Row", "fmt", "parse"]
+__all__ = ["FINAL_STATES", "LEDGER_FILE", "OPEN_STATES", "SCHEMA_VERSION", "Ledger", "LedgerError", "Row", "fmt",
+           "parse"]
 
+LEDGER_FILE = "ledger.sqlite3"  # in the state directory (`alertd run` writes it, `alertd status` reads it)
 SCHEMA_VERSION = 1
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed", "superseded", "missed")
@@ -184,8 +186,14 @@ class Ledger:
         """
         if not path.is_file():
             raise LedgerError(f"no ledger at {path}: has `alertd run` started with this state directory?")
+        # No -wal file: no daemon has the ledger open (the last one checkpointed and removed it).
+        # A mode=ro connection would then create -wal and -shm owned by whoever runs `alertd
+        # status` (root, under systemd), which the daemon's dynamic user could not open on its next
+        # start. `immutable=1` reads the file as it is and creates nothing; a daemon starting
+        # meanwhile writes to its new WAL and touches the main file only at a checkpoint.
+        params = "mode=ro" if path.with_name(path.name + "-wal").exists() else "mode=ro&immutable=1"
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{params}", uri=True, isolation_level=None,
                                    check_same_thread=False)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:

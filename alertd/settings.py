@@ -11,12 +11,13 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertd.leads import LeadError, parse_lead
+from alertd.watch import parse_interval
 
 __all__ = ["Settings", "resolve_config_dir", "resolve_state_dir"]
 
 
 class Settings(BaseSettings):
-    """`ALERTD_CONFIG_DIR`, `ALERTD_STATE_DIR`, `ALERTD_CATCHUP`, `ALERTD_LOG_FORMAT`, ..."""
+    """`ALERTD_CONFIG_DIR`, `ALERTD_STATE_DIR`, `ALERTD_CATCHUP`, `ALERTD_LOG_FORMAT`, `ALERTD_WATCH`, ..."""
 
     model_config = SettingsConfigDict(env_prefix="ALERTD_", extra="ignore")
 
@@ -28,6 +29,7 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=200, ge=1, le=5000)
     shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     metrics_addr: str | None = None
+    watch: timedelta | None = None  # poll the config directory this often and reload on a change; off by default
 
     @field_validator("catchup", mode="before")
     @classmethod
@@ -39,6 +41,11 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc).replace("lead", "ALERTD_CATCHUP", 1)) from None
             return timedelta(days=lead.days, seconds=lead.seconds)
         return value
+
+    @field_validator("watch", mode="before")
+    @classmethod
+    def _watch(cls, value: object) -> object:
+        return parse_interval(value) if isinstance(value, str) else value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

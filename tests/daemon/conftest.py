@@ -134,7 +134,8 @@ class DaemonProcess:
     """`alertd run` as a real subprocess; its log lines (JSON on a pipe-less file) are parsed."""
 
     def __init__(self, config_dir: Path, state_dir: Path, notify: NotifyListener | None, log_path: Path, *,
-                 env: dict[str, str] | None = None, prefix: list[str] | None = None) -> None:
+                 env: dict[str, str] | None = None, prefix: list[str] | None = None,
+                 args: list[str] | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ALERTD_", "NOTIFY_", "WATCHDOG_"))}
         full_env |= {"ALERTD_STATE_DIR": str(state_dir), "ALERTD_LOG_LEVEL": "debug", "PYTHONUNBUFFERED": "1"}
         if notify is not None:
@@ -143,7 +144,7 @@ class DaemonProcess:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "alertd.cli", "run", "-c",
-                                      str(config_dir)], cwd=REPO, env=full_env, stdout=self._log,
+                                      str(config_dir), *(args or [])], cwd=REPO, env=full_env, stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:
@@ -197,9 +198,9 @@ def daemon_factory(tmp_path, notify):
     started: list[DaemonProcess] = []
 
     def start(env: dict[str, str] | None = None, prefix: list[str] | None = None,
-              notify_socket: NotifyListener | None = notify) -> DaemonProcess:
+              notify_socket: NotifyListener | None = notify, args: list[str] | None = None) -> DaemonProcess:
         d = DaemonProcess(tmp_path / "config", tmp_path / "state", notify_socket,
-                          tmp_path / f"daemon-{len(started)}.log", env=env, prefix=prefix)
+                          tmp_path / f"daemon-{len(started)}.log", env=env, prefix=prefix, args=args)
         started.append(d)
         return d
 
