@@ -24,6 +24,7 @@ import structlog
 from alertd.channels import DeliveryError, SendContext, Sender, build_sender
 from alertd.config import Config, load_config
 from alertd.dispatch import Dispatcher
+from alertd.display import rfc3339
 from alertd.engine import Engine
 from alertd.ledger import LEDGER_FILE, Ledger, LedgerError
 from alertd.logs import configure_logging
@@ -286,7 +287,7 @@ class Daemon:
     # -- status ---------------------------------------------------------------------------------
     def _next_text(self) -> str | None:
         nxt = self.timetable.next_deadline()
-        return f"{nxt[1]} at {nxt[0].isoformat()}" if nxt else None
+        return f"{nxt[1]} at {rfc3339(nxt[0])}" if nxt else None
 
     def _status_text(self) -> str:
         nxt = self._next_text()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from alertd.channels import DeliveryError, Sender
+from alertd.display import rfc3339
 from alertd.groupcommit import GroupCommit
 from alertd.ledger import Ledger
 from alertd.metrics import Metrics
@@ -113,7 +114,7 @@ class Dispatcher:
         await self.marks.sent(note.key, now=done)
         self.metrics.attempt(note.channel, (done - now).total_seconds(), retry=False)
         self.metrics.delivery(note.channel, "sent", lateness=(done - note.scheduled_for).total_seconds())
-        log.info("alert.sent", **fields, scheduled_for=note.scheduled_for.isoformat(), late_by_seconds=late,
+        log.info("alert.sent", **fields, scheduled_for=rfc3339(note.scheduled_for), late_by_seconds=late,
                  took_ms=round((done - now).total_seconds() * 1000, 1))
 
     def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
@@ -137,7 +138,7 @@ class Dispatcher:
             return
         self.ledger.mark_retry(note.key, at=at, error=error, now=now)
         self.metrics.attempt(note.channel, took, retry=True)
-        log.warning("alert.retry", **fields, error=error, retry_at=at.isoformat(),
+        log.warning("alert.retry", **fields, error=error, retry_at=rfc3339(at),
                     retry_in_seconds=round((at - now).total_seconds(), 3))
         self.on_retry(note.key, note.deadline.id, at)
 
