@@ -119,14 +119,19 @@ def _watch_interval(text: str) -> timedelta | None:
         raise UsageError(f"--watch: {exc}") from None
 
 
+def print_problems(exc: ConfigError, err: TextIO) -> None:
+    """Every problem of an invalid config, one `PATH:LINE: message` each, secrets redacted."""
+    redact = Redactor(exc.secrets)
+    for problem in exc.problems:
+        print(redact(str(problem)), file=err)
+
+
 def load_or_report(config_dir: Path, err: TextIO) -> Config | None:
     """Load the config, or print every problem (secrets redacted) and return None."""
     try:
         config = load_config(config_dir, env=environ())
     except ConfigError as exc:
-        redact = Redactor(exc.secrets)
-        for problem in exc.problems:
-            print(redact(str(problem)), file=err)
+        print_problems(exc, err)
         n = len(exc.errors)
         print(f"alertd: {n} error{'s' if n != 1 else ''} in {config_dir}", file=err)
         return None

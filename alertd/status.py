@@ -52,9 +52,10 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
         try:
             config = load_config(config_dir, env=environ())
         except ConfigError as exc:
+            from alertd.cli import print_problems  # noqa: PLC0415 - cli imports this module lazily
+
+            print_problems(exc, err)
             redact = Redactor(exc.secrets)
-            for problem in exc.problems:
-                print(redact(str(problem)), file=err)
             print(f"alertd: the config in {config_dir} is invalid: the next alerts cannot be planned", file=err)
             deadlines: list[Deadline] | None = None
         else:
