@@ -21,7 +21,7 @@ import yaml
 
 from alertd import fastyaml
 
-__all__ = ["Located", "SourceError", "find_config_files", "read_source"]
+__all__ = ["Loc", "Located", "SourceError", "find_config_files", "read_bytes", "read_source"]
 
 SUFFIXES = (".yaml", ".yml", ".toml")
 Loc = tuple[str | int, ...]
@@ -83,12 +83,17 @@ def find_config_files(directory: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_source(path: Path, display: str) -> Located:
-    """Read and parse one file; raises SourceError with a line where the parser has one."""
+def read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror}") from None
+
+
+def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
+    """Read (unless `raw` is given) and parse one file; raises SourceError with a line where known."""
+    if raw is None:
+        raw = read_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -434,12 +434,13 @@ out["expand secrets (skipped when no $)"] = time.monotonic() - t
 items = [i for d in docs for i in (d.data.get("deadlines") or [])]
 t = time.monotonic(); [DeadlineEntry.model_validate(i) for i in items]
 out["validate (pydantic)"] = time.monotonic() - t
-loader = C._Loader(directory, {})
-t = time.monotonic()
-for p in files:
-    loader.read(p)
+from alertd.configfile import read_part
+from alertd.resolve import resolve_part
+pool = {}
+t = time.monotonic(); parts = [read_part(p, {}, pool) for p in files]
 out["read all files (parse + validate)"] = time.monotonic() - t
-t = time.monotonic(); loader.resolve(); out["resolve due and leads"] = time.monotonic() - t
+ctx = C._Merged(directory, parts).context()
+t = time.monotonic(); [resolve_part(p, ctx) for p in parts]; out["resolve due and leads"] = time.monotonic() - t
 gc.enable(); gc.collect()
 t = time.monotonic(); C.load_config(directory, env={}); load = time.monotonic() - t
 out["load_config total"] = load

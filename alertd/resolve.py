@@ -1,0 +1,163 @@
+"""Entries meet the defaults: a file's validated entries become `Deadline`s.
+
+`resolve_part` is a pure function of a file's entries and a `Context` (the merged defaults and
+the channel names defined anywhere), so its result can be reused for an unchanged file as long
+as the context is the same (`Context.key`). The context also carries caches of parsed dues and
+lead lists, which repeat a lot across 100,000 deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from alertd.configfile import FilePart, did_you_mean
+from alertd.leads import Lead, LeadError, parse_lead
+from alertd.model import Deadline, Source
+from alertd.problems import Problem
+from alertd.timerules import DueError, Resolution, WrittenDue, due_instant, parse_due
+from alertd.zones import get_zone
+
+__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part"]
+
+_DueResult = tuple[WrittenDue, datetime, Resolution] | str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One file's deadlines (in file order) and the problems found resolving them."""
+
+    deadlines: tuple[Deadline, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass
+class Context:
+    """What resolving an entry needs from the rest of the config."""
+
+    zone: str
+    channels: tuple[str, ...] | None  # default channels
+    leads: tuple[Lead, ...] | None  # default leads; None when the defaults' list is invalid
+    known: frozenset[str]  # channel names defined in any file
+    _dues: dict[tuple[str, str], _DueResult] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple:
+        return (self.zone, self.channels, self.leads, self.known)
+
+    def due(self, text: str, zone_name: str) -> _DueResult:
+        """(written, instant, resolution) of a due in a zone, or the error message."""
+        key = (text, zone_name)
+        found = self._dues.get(key)
+        if found is None:
+            try:
+                written = parse_due(text)
+            except DueError as exc:
+                found = str(exc)
+            else:
+                found = (written, *due_instant(written, get_zone(zone_name)))
+            self._dues[key] = found
+        return found
+
+    def channel_hint(self, name: str) -> str:
+        known = sorted(self.known)
+        if not known:
+            return "no channels are defined; add one under 'channels:'"
+        return did_you_mean(name, known) or f"defined channels: {', '.join(known)}"
+
+
+@lru_cache(maxsize=1024)
+def parse_leads(raw: tuple[str, ...]) -> tuple[Lead, ...] | tuple[tuple[int | None, str, str | None], ...]:
+    """A remind list's leads (longest first), or its problems as (index or None, message, hint).
+
+    Problems are told apart from leads by type: a tuple of tuples.
+    """
+    out: dict[str, Lead] = {}
+    problems: list[tuple[int | None, str, str | None]] = []
+    for j, text in enumerate(raw):
+        try:
+            lead = parse_lead(text)
+        except LeadError as exc:
+            problems.append((j, str(exc), None))
+            continue
+        if lead.iso in out:
+            problems.append((j, f"lead {text!r} is listed twice (both are {lead.iso})", None))
+        out[lead.iso] = lead
+    if not raw:
+        problems.append((None, "remind is empty", "list at least one lead, e.g. [1d, 1h, 0]"))
+    if problems:
+        return tuple(problems)
+    return tuple(sorted(out.values(), key=lambda d: -d.nominal_seconds))
+
+
+def lead_problems(result: tuple) -> bool:
+    return bool(result) and isinstance(result[0], tuple)
+
+
+def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
+    """The deadlines of `part`'s entries (but those at the indexes in `skip`) in `ctx`."""
+    skipped = frozenset(skip)
+    out: list[Deadline] = []
+    problems: list[Problem] = []
+    path = part.display
+
+    def error(loc: tuple, message: str, hint: str | None = None) -> None:
+        problems.append(Problem(path, part.line_of(loc), message, hint))
+
+    for e in part.entries:
+        if e.index in skipped:
+            continue
+        loc = ("deadlines", e.index)
+        zone_name = e.timezone or ctx.zone
+        found = ctx.due(e.due, zone_name)
+        if isinstance(found, str):
+            error((*loc, "due"), f"deadline {e.id!r}: {found}")
+            continue
+        written, due, resolution = found
+        if e.remind is None:
+            leads = ctx.leads
+        else:
+            parsed = parse_leads(e.remind)
+            if lead_problems(parsed):
+                for j, message, hint in parsed:  # type: ignore[misc]
+                    error((*loc, "remind") if j is None else (*loc, "remind", j),
+                          f"deadline {e.id!r}: {message}", hint)
+                leads = None
+            else:
+                leads = parsed  # type: ignore[assignment]
+        channels = e.channels if e.channels is not None else ctx.channels
+        if not channels:
+            error(loc, f"deadline {e.id!r} has no channels",
+                  "add 'channels: [name]' to it, or 'channels' under defaults")
+            continue
+        bad = False
+        for j, name in enumerate(channels):
+            if name not in ctx.known:
+                error((*loc, "channels", j), f"deadline {e.id!r}: channel {name!r} is not defined",
+                      ctx.channel_hint(name))
+                bad = True
+        if len(set(channels)) != len(channels):
+            error((*loc, "channels"), f"deadline {e.id!r}: a channel is listed twice")
+            bad = True
+        if bad or leads is None:
+            continue
+        line = e.line or (part.line_of(loc) if resolution is not Resolution.EXACT else None)
+        deadline = Deadline(e.id, e.title, zone_name, written, due, leads, channels, resolution, e.notes,
+                            e.links, e.tags, Source(path, line))
+        out.append(deadline)
+        if resolution is not Resolution.EXACT:
+            problems.append(Problem(path, part.line_of((*loc, "due")), _resolution_warning(deadline),
+                                    warning=True))
+    return Resolved(tuple(out), tuple(problems))
+
+
+def _resolution_warning(d: Deadline) -> str:
+    from alertd.display import due_text, rfc3339  # noqa: PLC0415 - display imports model
+
+    if d.resolution is Resolution.GAP:
+        return (f"deadline {d.id!r}: the local time it names does not exist in {d.timezone} (a clock change "
+                f"skips it); it is read as {due_text(d)} = {rfc3339(d.due)}")
+    return (f"deadline {d.id!r}: the local time it names occurs twice in {d.timezone} (clocks go back); "
+            f"the earlier one is used: {rfc3339(d.due)}")
