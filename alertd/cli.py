@@ -16,7 +16,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from alertd import __version__
-from alertd.config import Config, load_config
+from alertd.config import Config, ConfigCache, load_config
 from alertd.display import due_text, rfc3339
 from alertd.planner import next_alert, plan
 from alertd.problems import ConfigError
@@ -126,10 +126,10 @@ def print_problems(exc: ConfigError, err: TextIO) -> None:
         print(redact(str(problem)), file=err)
 
 
-def load_or_report(config_dir: Path, err: TextIO) -> Config | None:
+def load_or_report(config_dir: Path, err: TextIO, cache: ConfigCache | None = None) -> Config | None:
     """Load the config, or print every problem (secrets redacted) and return None."""
     try:
-        config = load_config(config_dir, env=environ())
+        config = load_config(config_dir, env=environ(), cache=cache)
     except ConfigError as exc:
         print_problems(exc, err)
         n = len(exc.errors)

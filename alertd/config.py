@@ -76,6 +76,8 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     if not files:
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
     pool: dict[Any, Any] = {}
+    if cache is not None:
+        cache.reused = 0
     parts = [_read(path, env, pool, cache) for path in files]
     merged = _Merged(directory, parts)
     ctx = merged.context()

@@ -22,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from alertd.channels import DeliveryError, SendContext, Sender, build_sender
-from alertd.config import Config, load_config
+from alertd.config import Config, ConfigCache, load_config
 from alertd.dispatch import Dispatcher
 from alertd.display import rfc3339
 from alertd.engine import Engine
@@ -54,7 +54,8 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     # The watch's first snapshot is taken before the config is read: an edit made while it loads
     # is seen as a change (one reload too many at worst, never one too few).
     watch = ConfigWatch(config_dir, settings.watch, now=time.monotonic()) if settings.watch else None
-    config = load_or_report(config_dir, sys.stderr)
+    cache = ConfigCache()  # reloads re-read only the files that changed
+    config = load_or_report(config_dir, sys.stderr, cache)
     if config is None:
         return EX_CONFIG
     redact = Redactor(config.secrets)
@@ -77,7 +78,7 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
             print(f"alertd: error: {exc}", file=sys.stderr)
             log.error("daemon.start_failed", error=str(exc), path=str(path))
             return EX_FAIL
-        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch)
+        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch, cache=cache)
         daemon.reload_requested = bool(early_reload)
         try:
             return asyncio.run(daemon.run())
@@ -108,8 +109,10 @@ class _Unsendable:
 
 class Daemon:
     def __init__(self, config: Config, settings: Settings, ledger: Ledger, notifier: Notifier,
-                 redact: Redactor, *, metrics: Metrics | None = None, watch: ConfigWatch | None = None) -> None:
+                 redact: Redactor, *, metrics: Metrics | None = None, watch: ConfigWatch | None = None,
+                 cache: ConfigCache | None = None) -> None:
         self.config = config
+        self.config_cache = cache if cache is not None else ConfigCache()
         self.settings = settings
         self.ledger = ledger
         self.notifier = notifier
@@ -211,7 +214,7 @@ class Daemon:
         if self.watch is not None:
             self.watch.rebase()  # what is about to be read; a later edit is a new change
         try:
-            config = load_config(self.config.directory, env=environ())
+            config = load_config(self.config.directory, env=environ(), cache=self.config_cache)
         except ConfigError as exc:
             self.redact.update(exc.secrets)
             for problem in exc.problems:
@@ -232,7 +235,8 @@ class Daemon:
         for problem in config.warnings:
             log.warning("config.warning", problem=str(problem))
         log.info("config.reloaded", deadlines=len(self.engine.deadlines), added=added, changed=changed,
-                 removed=removed, next=self._next_text(), trigger=trigger)
+                 removed=removed, files=len(config.files), files_reused=self.config_cache.reused,
+                 next=self._next_text(), trigger=trigger)
         self.notifier.ready(self._status_text())
 
     # -- main loop ------------------------------------------------------------------------------

@@ -48,7 +48,9 @@ class Engine:
         """Apply a reloaded config's deadlines as a difference; returns (added, changed, removed)."""
         new = {d.id: d for d in deadlines}
         removed = [i for i in self.deadlines if i not in new]
-        changed = [d for i, d in new.items() if i in self.deadlines and self.deadlines[i] != d]
+        old = self.deadlines
+        # A reload reuses the Deadline objects of unchanged files: identity settles most at once.
+        changed = [d for i, d in new.items() if i in old and old[i] is not d and old[i] != d]
         added = [d for i, d in new.items() if i not in self.deadlines]
         for i in removed:
             self.timetable.remove_deadline(i)
