@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import structlog
 
 from alertd.catchup import Action, Known, Reason, decide
 from alertd.dispatch import Dispatcher
+from alertd.leads import Lead
 from alertd.ledger import Ledger, NewRow
 from alertd.metrics import Metrics
 from alertd.model import Deadline
@@ -28,6 +30,17 @@ LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also lo
 log = structlog.get_logger("alertd.engine")
 
 
+@lru_cache(maxsize=4096)
+def _reach(leads: tuple[Lead, ...]) -> timedelta:
+    """How far before its due a deadline's first alert can possibly fire.
+
+    A lead's days are taken on the wall clock and resolved, so the alert may fire up to the
+    difference of two UTC offsets earlier than its nominal length: less than 48 hours, since
+    every offset is under 24 hours. So no alert fires before `due - _reach(leads)`.
+    """
+    return timedelta(seconds=max(lead.nominal_seconds for lead in leads), days=2)
+
+
 class Engine:
     def __init__(self, deadlines: Iterable[Deadline], *, ledger: Ledger, timetable: Timetable,
                  dispatcher: Dispatcher, window: timedelta, metrics: Metrics | None = None) -> None:
@@ -37,6 +50,7 @@ class Engine:
         self.dispatcher = dispatcher
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
+        timetable.refine = self.first_alert
 
     def start(self, now: datetime) -> None:
         """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
@@ -75,10 +89,22 @@ class Engine:
             self.ledger.record(rows, now=now)
 
     def replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
-        """Decide every passed alert of `deadlines` and put each one's next instant in the timetable."""
-        entries: list[tuple[str, datetime | None]] = []
+        """Decide every passed alert of `deadlines` and put each one's next instant in the timetable.
+
+        A deadline whose earliest possible alert (`earliest_alert`) is after `now` has nothing
+        passed: it gets that bound as its entry, refined by the timetable when it comes near.
+        """
+        entries: list[tuple[str, datetime | None, bool]] = []
         passed: list[Deadline] = []
+        leads: tuple[Lead, ...] | None = None
+        reach = timedelta()
         for d in deadlines:
+            if d.leads is not leads:  # deadlines share their leads tuple: skip hashing it
+                leads, reach = d.leads, _reach(d.leads)
+            bound = d.due - reach
+            if bound > now:
+                entries.append((d.id, bound, False))
+                continue
             nxt = None
             for a in alerts_for(d):
                 if a.fire_at <= now:
@@ -86,13 +112,18 @@ class Engine:
                         passed.append(d)
                 elif nxt is None or a.fire_at < nxt:
                     nxt = a.fire_at
-            entries.append((d.id, nxt))
+            entries.append((d.id, nxt, True))
         self.decide(passed, now)
         if bulk:
             self.timetable.load(entries)
         else:
-            for deadline_id, nxt in entries:
-                self.timetable.set_deadline(deadline_id, nxt)
+            for deadline_id, nxt, exact in entries:
+                self.timetable.set_deadline(deadline_id, nxt, exact=exact)
+
+    def first_alert(self, deadline_id: str) -> datetime | None:
+        """The earliest alert instant of a deadline (the timetable's `refine`)."""
+        d = self.deadlines.get(deadline_id)
+        return min(a.fire_at for a in alerts_for(d)) if d is not None else None
 
     def decide(self, deadlines: list[Deadline], now: datetime) -> None:
         if not deadlines:

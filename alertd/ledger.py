@@ -83,8 +83,8 @@ class LedgerError(Exception):
 
 
 def fmt(instant: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC text, so that text order is time order (`2021-05-20T21:00:00.000000Z`)."""
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse(text: str | None) -> datetime | None:
@@ -222,9 +222,13 @@ class Ledger:
         stamp = fmt(now)
         with self.conn:
             self.conn.execute("BEGIN")
+            new = [(i, fmt(due)) for i, due in pairs]
+            if len(new) > 1000:  # most are known after the first start: one scan beats 100,000 ignored inserts
+                known = set(self.conn.execute("SELECT deadline_id, due FROM deadlines_seen"))
+                new = [pair for pair in new if pair not in known]
             self.conn.executemany(
                 "INSERT OR IGNORE INTO deadlines_seen (deadline_id, due, first_seen) VALUES (?, ?, ?)",
-                ((i, fmt(due), stamp) for i, due in pairs))
+                [(i, text, stamp) for i, text in new])
 
     def first_seen(self, pairs: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], datetime]:
         """When each pair was first seen; pairs never seen are absent."""

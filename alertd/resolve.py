@@ -17,7 +17,7 @@ from alertd.configfile import FilePart, did_you_mean
 from alertd.leads import Lead, LeadError, parse_lead
 from alertd.model import Deadline, Source
 from alertd.problems import Problem
-from alertd.timerules import DueError, Resolution, WrittenDue, due_instant, parse_due
+from alertd.timerules import DueError, Resolution, WrittenDue, due_instant, fire_instant, parse_due
 from alertd.zones import get_zone
 
 __all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part"]
@@ -54,10 +54,11 @@ class Context:
         if found is None:
             try:
                 written = parse_due(text)
+                found = (written, *due_instant(written, get_zone(zone_name)))
             except DueError as exc:
                 found = str(exc)
-            else:
-                found = (written, *due_instant(written, get_zone(zone_name)))
+            except OverflowError:
+                found = f"due {text!r} in {zone_name} is outside the representable range of instants"
             self._dues[key] = found
         return found
 
@@ -143,6 +144,9 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
             bad = True
         if bad or leads is None:
             continue
+        if due.year < _EARLY_YEARS and not _leads_representable(written, due, zone_name, leads):
+            error((*loc, "remind"), f"deadline {e.id!r}: a lead reaches back before the year 1")
+            continue
         line = e.line or (part.line_of(loc) if resolution is not Resolution.EXACT else None)
         deadline = Deadline(e.id, e.title, zone_name, written, due, leads, channels, resolution, e.notes,
                             e.links, e.tags, Source(path, line))
@@ -151,6 +155,18 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
             problems.append(Problem(path, part.line_of((*loc, "due")), _resolution_warning(deadline),
                                     warning=True))
     return Resolved(tuple(out), tuple(problems))
+
+
+_EARLY_YEARS = 3  # a due this close to the year 1 may have alerts before it
+
+
+def _leads_representable(written: WrittenDue, due: datetime, zone_name: str, leads: tuple[Lead, ...]) -> bool:
+    try:
+        for lead in leads:
+            fire_instant(written, due, get_zone(zone_name), lead)
+    except OverflowError:
+        return False
+    return True
 
 
 def _resolution_warning(d: Deadline) -> str:

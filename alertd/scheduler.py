@@ -7,6 +7,11 @@ leave them waking late (and, with the default 1 s misfire grace, dropped). So:
 
 - `Timetable` holds ONE entry per deadline (the instant of its next alert) in a heap, plus the
   retries that are waiting; removed or changed deadlines are dropped lazily by generation.
+  An entry may be a lower bound instead of the instant (a deadline whose alerts are all still
+  far ahead: computing 500,000 fire instants at start-up would cost seconds). A bound that
+  reaches the top of the heap is refined to the exact instant (`refine`) before anyone sees it,
+  so the alarm, STATUS and metrics only ever get exact instants: every entry below the top is
+  at or after it, and every exact instant is at or after its bound.
 - `Alarm` keeps ONE APScheduler date job at the timetable's earliest instant
   (`misfire_grace_time=None`: a late wake-up still fires). Its job only wakes the daemon's loop,
   which reads the wall clock and takes from the timetable only what is due: never early, even
@@ -31,11 +36,18 @@ CLOCK_WATCH = 0.25  # seconds between wall-clock peeks: with libfaketime's 1 s c
 
 
 class Timetable:
-    """Next alert instant per deadline, and waiting retries by delivery key."""
+    """Next alert instant per deadline, and waiting retries by delivery key.
 
-    def __init__(self) -> None:
-        self._alerts: list[tuple[datetime, str, int]] = []  # (instant, deadline id, generation)
+    `refine(deadline_id)` gives the exact first alert instant of a deadline entered with a bound
+    (`exact=False`); it is called only for bounds that reach the top of the heap.
+    """
+
+    def __init__(self, refine: Callable[[str], datetime | None] | None = None) -> None:
+        self.refine = refine
+        # (instant, deadline id, generation); a generation in _bounds marks an entry that is a bound
+        self._alerts: list[tuple[datetime, str, int]] = []
         self._gen: dict[str, int] = {}
+        self._bounds: set[int] = set()
         self._counter = 0
         self._retries: list[tuple[datetime, str, str]] = []  # (instant, key, deadline id)
         self._retry_at: dict[str, datetime] = {}
@@ -44,27 +56,36 @@ class Timetable:
         return len(self._gen)
 
     # -- deadlines ----------------------------------------------------------------------------
-    def set_deadline(self, deadline_id: str, instant: datetime | None) -> None:
-        """Make `instant` the deadline's only pending wake-up (None: it has nothing left)."""
+    def set_deadline(self, deadline_id: str, instant: datetime | None, *, exact: bool = True) -> None:
+        """Make `instant` (or a bound of it) the deadline's only pending wake-up (None: nothing left)."""
         self._counter += 1
         self._gen[deadline_id] = self._counter
         if instant is not None:
+            if not exact:
+                self._bounds.add(self._counter)
             heapq.heappush(self._alerts, (instant, deadline_id, self._counter))
 
-    def load(self, entries: list[tuple[str, datetime | None]]) -> None:
-        """Bulk `set_deadline` with one heapify (start-up with many deadlines)."""
-        for deadline_id, instant in entries:
-            self._counter += 1
-            self._gen[deadline_id] = self._counter
+    def load(self, entries: list[tuple[str, datetime | None, bool]]) -> None:
+        """Bulk `set_deadline` of (id, instant, exact) with one heapify (start-up)."""
+        alerts, gens, bounds = self._alerts, self._gen, self._bounds
+        counter = self._counter
+        for deadline_id, instant, exact in entries:
+            counter += 1
+            gens[deadline_id] = counter
             if instant is not None:
-                self._alerts.append((instant, deadline_id, self._counter))
-        heapq.heapify(self._alerts)
+                if not exact:
+                    bounds.add(counter)
+                alerts.append((instant, deadline_id, counter))
+        self._counter = counter
+        heapq.heapify(alerts)
 
     def remove_deadline(self, deadline_id: str) -> None:
-        self._gen.pop(deadline_id, None)
+        self._bounds.discard(self._gen.pop(deadline_id, -1))
         if len(self._alerts) > 2 * max(len(self._gen), 1000):
             self._alerts = [e for e in self._alerts if self._gen.get(e[1]) == e[2]]
             heapq.heapify(self._alerts)
+            live = {e[2] for e in self._alerts}
+            self._bounds &= live
 
     def pop_due_deadlines(self, now: datetime) -> list[str]:
         """Deadline ids whose next instant is at or before `now`; their entries are consumed."""
@@ -72,8 +93,9 @@ class Timetable:
         while self._alerts and self._alerts[0][0] <= now:
             _, deadline_id, gen = heapq.heappop(self._alerts)
             if self._gen.get(deadline_id) == gen:
-                out.append(deadline_id)
+                out.append(deadline_id)  # a bound too: the caller works out what is really due
                 del self._gen[deadline_id]
+                self._bounds.discard(gen)
         return out
 
     # -- retries ------------------------------------------------------------------------------
@@ -93,8 +115,18 @@ class Timetable:
 
     # -- peeking ------------------------------------------------------------------------------
     def next_instant(self) -> datetime | None:
-        while self._alerts and self._gen.get(self._alerts[0][1]) != self._alerts[0][2]:
-            heapq.heappop(self._alerts)
+        alerts = self._alerts
+        while alerts:
+            _, deadline_id, gen = alerts[0]
+            if self._gen.get(deadline_id) != gen:
+                heapq.heappop(alerts)  # replaced or removed
+            elif gen in self._bounds:
+                assert self.refine is not None, "a bound needs a refine callback"
+                heapq.heappop(alerts)
+                self._bounds.discard(gen)
+                self.set_deadline(deadline_id, self.refine(deadline_id))
+            else:
+                break
         while self._retries and self._retry_at.get(self._retries[0][1]) != self._retries[0][0]:
             heapq.heappop(self._retries)
         times = [h[0][0] for h in (self._alerts, self._retries) if h]

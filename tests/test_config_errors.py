@@ -216,3 +216,18 @@ def test_an_empty_value_means_unset_not_an_empty_string(write_config, capsys) ->
     code, _, err = check(config, capsys)
     assert code == 1
     assert "a.yaml:5: deadline 'x' has no channels" in err
+
+
+@pytest.mark.parametrize(("due", "remind", "expected"), [
+    ("0001-01-01T00:30", "[0]", "a.yaml:8: deadline 'x': due '0001-01-01T00:30' in Europe/Moscow is outside the "
+                                "representable range of instants"),
+    ("0001-01-05", "[7d]", "a.yaml:10: deadline 'x': a lead reaches back before the year 1"),
+    ("9999-12-31", "[0]", "a.yaml:8: deadline 'x': due '9999-12-31' is past the last representable day"),
+])
+def test_dues_at_the_ends_of_time_are_errors_not_crashes(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         due: str, remind: str, expected: str) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD_CHANNELS + f"deadlines:\n  - id: x\n    title: T\n    due: {due}\n"
+                                     f"    timezone: Europe/Moscow\n    remind: {remind}\n    channels: [stdout]\n")
+    code, _, err = check(tmp_path, capsys)
+    assert code == 1
+    assert expected.replace("a.yaml", str(tmp_path / "a.yaml")) in err

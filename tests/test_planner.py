@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from alertd.leads import parse_lead
 from alertd.model import Deadline
@@ -40,3 +40,27 @@ def test_next_alert_is_the_first_at_or_after_now() -> None:
     assert next_alert(d, now=datetime(2021, 5, 20, 21, 0, 1, tzinfo=UTC)).lead.iso == "PT0S"
     assert next_alert(d, now=datetime(2021, 5, 21, 21, 0, 1, tzinfo=UTC)) is None
     assert [a.lead.iso for a in alerts_for(d)] == ["P7D", "P1D", "PT0S"]
+
+
+def test_no_alert_fires_before_the_engines_start_up_bound():
+    """The engine skips computing alerts whose deadline is further away than `_reach` (engine.py)."""
+    import random  # noqa: PLC0415
+
+    from alertd.engine import _reach  # noqa: PLC0415
+
+    rng = random.Random(6)
+    zones = ["Pacific/Apia", "Pacific/Kiritimati", "Australia/Lord_Howe", "Europe/Moscow", "America/St_Johns",
+             "Asia/Kathmandu", "Antarctica/Troll", "America/Sao_Paulo", "Europe/London", "Pacific/Kwajalein"]
+    lead_lists = [("1d", "23h59m", "0"), ("7d",), ("2d", "47h"), ("1w", "1d", "6h", "1h", "0"), ("30d", "720h")]
+    for _ in range(3000):
+        zone = rng.choice(zones)
+        year = rng.choice((1911, 1942, 1993, 2011, 2021, 2030))
+        day = date(year, 1, 1) + timedelta(days=rng.randrange(366))
+        text = rng.choice((day.isoformat(), f"{day}T{rng.randrange(24):02d}:{rng.choice((0, 30)):02d}",
+                           f"{day}T{rng.randrange(24):02d}:00:00Z"))
+        written = parse_due(text)
+        due, resolution = due_instant(written, get_zone(zone))
+        leads = tuple(parse_lead(x) for x in rng.choice(lead_lists))
+        d = Deadline(id="x", title="t", timezone=zone, written=written, due=due, leads=leads, channels=("c",),
+                     resolution=resolution)
+        assert min(d.fire_at(lead) for lead in leads) >= due - _reach(leads), (zone, text, leads)

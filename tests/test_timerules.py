@@ -199,3 +199,37 @@ def test_resolve_equals_its_definition_at_every_quarter_hour(zone: str) -> None:
     while wall < end:
         assert resolve(wall, tz) == _resolve_by_conversion(wall, tz), wall
         wall += timedelta(minutes=15)
+
+
+def test_the_fast_due_reader_agrees_with_the_careful_one():
+    """parse_due reads common shapes with datetime.fromisoformat; the result must be the long way's."""
+    import random  # noqa: PLC0415
+
+    from alertd.timerules import _DUE, _parse_due_slowly  # noqa: PLC0415
+
+    def outcome(f, text):
+        try:
+            return f(text)
+        except DueError as exc:
+            return str(exc)
+
+    rng = random.Random(5)
+    parts = {
+        "date": ["2021-05-21", "2021-02-29", "2024-02-29", "2021-13-01", "2021-00-10", "0001-01-01", "9999-12-31",
+                 "2021-04-31", "1900-02-29"],
+        "sep": ["T", " ", "t", ""],
+        "time": ["", "00:00", "24:00", "24:00:00", "24:01", "23:59:59", "23:60", "25:00", "12:30:45.5",
+                 "12:30:45.123456", "12:30:45.1234567", "07:05:09.000100", "12:30:60"],
+        "off": ["", "Z", "z", "+03:00", "-00:00", "+23:59", "+24:00", "+05:60", "-12:30"],
+        "pad": ["", " ", "\t"],
+    }
+    cases = 0
+    for _ in range(4000):
+        date_, sep, time_, off, pad = (rng.choice(parts[k]) for k in ("date", "sep", "time", "off", "pad"))
+        text = pad + date_ + (sep + time_ if time_ else "") + off + pad
+        m = _DUE.fullmatch(text.strip())
+        if m is None:
+            continue
+        cases += 1
+        assert outcome(parse_due, text) == outcome(lambda t, m=m: _parse_due_slowly(t, m), text), text
+    assert cases > 1000

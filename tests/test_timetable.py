@@ -15,7 +15,7 @@ S = timedelta(seconds=1)
 
 def test_it_hands_out_only_what_is_due():
     tt = Timetable()
-    tt.load([("a", T), ("b", T + S), ("c", None)])
+    tt.load([("a", T, True), ("b", T + S, True), ("c", None, True)])
     assert tt.next_instant() == T
     assert tt.pop_due_deadlines(T - S) == []
     assert tt.pop_due_deadlines(T) == ["a"]
@@ -24,7 +24,7 @@ def test_it_hands_out_only_what_is_due():
 
 def test_a_replaced_or_removed_deadline_never_fires_its_old_instant():
     tt = Timetable()
-    tt.load([("a", T), ("b", T)])
+    tt.load([("a", T, True), ("b", T, True)])
     tt.set_deadline("a", T + 10 * S)
     tt.remove_deadline("b")
     assert tt.next_instant() == T + 10 * S
@@ -34,7 +34,7 @@ def test_a_replaced_or_removed_deadline_never_fires_its_old_instant():
 
 def test_a_retry_can_come_before_the_next_alert():
     tt = Timetable()
-    tt.load([("a", T + 10 * S)])
+    tt.load([("a", T + 10 * S, True)])
     tt.add_retry("k", "a", T + 2 * S)
     tt.add_retry("k", "a", T + 3 * S)  # re-scheduled: only the latest instant counts
     assert tt.next_instant() == T + 3 * S
@@ -53,3 +53,36 @@ def test_a_retry_can_come_before_the_next_alert():
 ])
 def test_backoff(attempt, retry_after, rand, expected):
     assert backoff(attempt, retry_after=retry_after, rand=rand) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_bound_is_refined_only_when_it_reaches_the_top():
+    asked = []
+
+    def refine(deadline_id):
+        asked.append(deadline_id)
+        return {"far": T + 100 * S, "near": T + 5 * S}[deadline_id]
+
+    tt = Timetable(refine)
+    tt.load([("far", T + 50 * S, False), ("near", T, False), ("exact", T + 20 * S, True)])
+    assert tt.next_instant() == T + 5 * S  # the near bound, refined; the far one untouched
+    assert asked == ["near"]
+    assert tt.next_deadline() == (T + 5 * S, "near")
+    assert tt.pop_due_deadlines(T + 5 * S) == ["near"]
+    assert tt.next_instant() == T + 20 * S
+    assert tt.pop_due_deadlines(T + 20 * S) == ["exact"]
+    assert tt.next_instant() == T + 100 * S
+    assert asked == ["near", "far"]
+
+
+def test_a_bound_that_falls_due_is_handed_out_for_the_caller_to_decide():
+    tt = Timetable(lambda _: T + 10 * S)
+    tt.load([("a", T, False)])
+    assert tt.pop_due_deadlines(T) == ["a"]  # the loop missed a refine: the engine replans it
+    assert tt.next_instant() is None
+
+
+def test_removing_a_bound_entry_forgets_it():
+    tt = Timetable(lambda _: pytest.fail("a removed deadline is never refined"))
+    tt.load([("a", T, False)])
+    tt.remove_deadline("a")
+    assert tt.next_instant() is None
