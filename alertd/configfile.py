@@ -34,6 +34,7 @@ from alertd.schema import (
 )
 from alertd.secrets import expand_tree, url_secrets
 from alertd.sources import Loc, Located, SourceError, read_bytes, read_source
+from alertd.zones import is_zone_name
 
 __all__ = ["TOP_LEVEL", "Entry", "FilePart", "did_you_mean", "read_part"]
 
@@ -182,27 +183,62 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
     assert part.located is not None
     lines = part.located.item_lines
     share = pool.setdefault
-    validate = DeadlineEntry.model_validate
     entries = part.entries
     for i, item in enumerate(raw):
-        try:
-            e = validate(item)
-        except ValidationError as exc:
-            _pydantic_errors(part, ("deadlines", i), exc, DeadlineEntry)
-            continue
-        remind = e.remind
-        channels = e.channels
-        tz = e.timezone
+        fields = plain_entry(item)
+        if fields is None:
+            try:
+                fields = DeadlineEntry.model_validate(item).model_dump()
+            except ValidationError as exc:
+                _pydantic_errors(part, ("deadlines", i), exc, DeadlineEntry)
+                continue
+        get = fields.get
+        remind, channels, tz = get("remind"), get("channels"), get("timezone")
         entries.append(Entry(
-            i, e.id, e.title, e.due,
+            i, fields["id"], fields["title"], fields["due"],
             share(tz, tz) if tz is not None else None,
             share(t := tuple(remind), t) if remind is not None else None,
             share(t := tuple(channels), t) if channels is not None else None,
-            e.notes,
-            share(t := tuple(e.links), t),
-            share(t := tuple(e.tags), t),
+            get("notes"),
+            share(t := tuple(get("links", ())), t),
+            share(t := tuple(get("tags", ())), t),
             lines.get(("deadlines", i)),
         ))
+
+
+_ENTRY_KEYS = frozenset(DeadlineEntry.model_fields)
+_ENTRY_REQUIRED = frozenset(k for k, f in DeadlineEntry.model_fields.items() if f.is_required())
+_ENTRY_LISTS = frozenset(("remind", "channels", "links", "tags"))
+_TITLE_MAX = 500  # DeadlineEntry.title's max_length
+
+
+def plain_entry(item: Any) -> dict[str, Any] | None:
+    """`item` itself when it is an entry the schema accepts as it is, else None (ask pydantic).
+
+    Only the plainest shape qualifies: known keys, the required ones present, strings and lists
+    of strings, a valid id and zone, a title within bounds. pydantic would return exactly these
+    values (the tests check it); everything else, and every error, goes through pydantic.
+    """
+    if type(item) is not dict:
+        return None
+    keys = item.keys()
+    if not (_ENTRY_REQUIRED <= keys <= _ENTRY_KEYS):
+        return None
+    for key, value in item.items():
+        if key in _ENTRY_LISTS:
+            if type(value) is not list:
+                return None
+            for x in value:
+                if type(x) is not str:
+                    return None
+        elif type(value) is not str:
+            return None
+    if not valid_id(item["id"]) or not 0 < len(item["title"]) <= _TITLE_MAX:
+        return None
+    zone = item.get("timezone")
+    if zone is not None and not is_zone_name(zone):
+        return None
+    return item
 
 
 def channel_secrets(channel: Any) -> set[str]:
