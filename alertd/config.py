@@ -6,15 +6,17 @@ a config is either wholly valid or not used at all.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alertd.configfile import Entry, FilePart, digest_of, read_part
+from alertd.configfile import Entry, FilePart, digest_of
 from alertd.model import Deadline
 from alertd.problems import ConfigError, Problem
+from alertd.readers import read_parts
 from alertd.resolve import Context, Resolved, lead_problems, parse_leads, resolve_part
 from alertd.sources import SourceError, find_config_files, read_bytes
 
@@ -50,24 +52,27 @@ class ConfigCache:
         self.reused = 0  # files taken from the cache by the last load (for logs and tests)
 
 
-def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache | None = None) -> Config:
+def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache | None = None,
+                parallel: bool | None = None) -> Config:
     """Load every config file below `directory`; raises ConfigError listing every problem.
 
     With `cache`, files whose bytes did not change since the last load with the same cache are
-    not parsed again, and the cache is updated to this load's files.
+    not parsed again, and the cache is updated to this load's files. `parallel`: see readers.py
+    (None: read large configs with a forked helper when that can help).
     """
     # Loading makes millions of short-lived objects and no cycles worth collecting: with the
     # cyclic GC on, its passes over the growing heap cost a third of the time at 100k deadlines.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load_config(directory, env, cache)
+        return _load_config(directory, env, cache, parallel)
     finally:
         if paused:
             gc.enable()
 
 
-def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | None) -> Config:
+def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | None,
+                 parallel: bool | None) -> Config:
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",
                                    "pass --config DIR or set ALERTD_CONFIG_DIR")])
@@ -78,7 +83,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     pool: dict[Any, Any] = {}
     if cache is not None:
         cache.reused = 0
-    parts = [_read(path, env, pool, cache) for path in files]
+    parts = _read_all(files, env, pool, cache, parallel)
     merged = _Merged(directory, parts)
     ctx = merged.context()
     problems += merged.problems
@@ -111,18 +116,26 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     )
 
 
-def _read(path: Path, env: Mapping[str, str], pool: dict[Any, Any], cache: ConfigCache | None) -> FilePart:
-    if cache is None:
-        return read_part(path, env, pool)
-    try:
-        raw = read_bytes(path)
-    except SourceError:
-        return read_part(path, env, pool)  # reports the problem
-    old = cache.parts.get(path)
-    if old is not None and old.digest == digest_of(raw):
-        cache.reused += 1
-        return old
-    return read_part(path, env, pool, raw=raw)
+def _read_all(files: list[Path], env: Mapping[str, str], pool: dict[Any, Any], cache: ConfigCache | None,
+              parallel: bool | None) -> list[FilePart]:
+    """Every file's part: from the cache when its bytes are unchanged, else read (maybe in parallel)."""
+    parts: list[FilePart | None] = [None] * len(files)
+    todo: list[tuple[int, Path, bytes | None]] = []
+    for i, path in enumerate(files):
+        raw = None
+        if cache is not None:
+            with contextlib.suppress(SourceError):  # an unreadable file is reported by read_part
+                raw = read_bytes(path)
+            old = cache.parts.get(path)
+            if raw is not None and old is not None and old.digest == digest_of(raw):
+                parts[i] = old
+                cache.reused += 1
+                continue
+        todo.append((i, path, raw))
+    for (i, _, _), part in zip(todo, read_parts([(p, raw) for _, p, raw in todo], env, pool, parallel=parallel),
+                               strict=True):
+        parts[i] = part
+    return parts  # type: ignore[return-value]
 
 
 def _resolve(part: FilePart, ctx: Context, skip: tuple[int, ...] | list[int],

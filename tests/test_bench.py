@@ -75,10 +75,11 @@ def test_the_burst_config_puts_every_alert_at_one_instant(tmp_path: Path) -> Non
 
 
 def test_proc_stat_is_read_past_a_process_name_with_spaces_and_parens() -> None:
-    fields = ["S", *["0"] * 10, "250", "50", *["0"] * 4, "7"]  # utime, stime (fields 14, 15); threads (20)
+    # utime, stime, cutime, cstime (fields 14-17); threads (20)
+    fields = ["S", *["0"] * 10, "250", "50", "30", "20", *["0"] * 2, "7"]
     line = "1234 (my (odd) name) " + " ".join(fields) + " 0 0"
     stat = run.parse_proc_stat(line)
-    assert stat["cpu"] == 300 / run.CLK_TCK
+    assert stat["cpu"] == 350 / run.CLK_TCK
     assert stat["threads"] == 7
 
 
