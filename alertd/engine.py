@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 import structlog
 
 from alertd.catchup import Action, Known, Reason, decide
 from alertd.dispatch import Dispatcher
-from alertd.leads import Lead
 from alertd.ledger import Ledger, NewRow
 from alertd.metrics import Metrics
 from alertd.model import Deadline
 from alertd.notification import Notification, delivery_key
-from alertd.planner import alerts_for
+from alertd.planner import alerts_for, reach
 from alertd.scheduler import Timetable
 
 __all__ = ["Engine"]
@@ -28,17 +26,6 @@ __all__ = ["Engine"]
 LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also logged as alert.catchup
 
 log = structlog.get_logger("alertd.engine")
-
-
-@lru_cache(maxsize=4096)
-def _reach(leads: tuple[Lead, ...]) -> timedelta:
-    """How far before its due a deadline's first alert can possibly fire.
-
-    A lead's days are taken on the wall clock and resolved, so the alert may fire up to the
-    difference of two UTC offsets earlier than its nominal length: less than 48 hours, since
-    every offset is under 24 hours. So no alert fires before `due - _reach(leads)`.
-    """
-    return timedelta(seconds=max(lead.nominal_seconds for lead in leads), days=2)
 
 
 class Engine:
@@ -91,17 +78,13 @@ class Engine:
     def replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
         """Decide every passed alert of `deadlines` and put each one's next instant in the timetable.
 
-        A deadline whose earliest possible alert (`earliest_alert`) is after `now` has nothing
+        A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
         passed: it gets that bound as its entry, refined by the timetable when it comes near.
         """
         entries: list[tuple[str, datetime | None, bool]] = []
         passed: list[Deadline] = []
-        leads: tuple[Lead, ...] | None = None
-        reach = timedelta()
         for d in deadlines:
-            if d.leads is not leads:  # deadlines share their leads tuple: skip hashing it
-                leads, reach = d.leads, _reach(d.leads)
-            bound = d.due - reach
+            bound = d.due - reach(d.leads)
             if bound > now:
                 entries.append((d.id, bound, False))
                 continue

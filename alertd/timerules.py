@@ -163,8 +163,8 @@ def fire_instant(written: WrittenDue, due: datetime, zone: ZoneInfo, lead: Lead)
     """
     if not lead.days:
         return due - timedelta(seconds=lead.seconds) if lead.seconds else due
-    base = due
-    if lead.days:
-        wall = written.wall if written.wall is not None else due.astimezone(zone).replace(tzinfo=None)
-        base, _ = resolve(wall - timedelta(days=lead.days), zone)
-    return base - timedelta(seconds=lead.seconds)
+    wall = written.wall if written.wall is not None else due.astimezone(zone).replace(tzinfo=None)
+    wall -= timedelta(days=lead.days)
+    offset = zone.utcoffset(wall)  # fold=0: `resolve`'s instant, without classifying it
+    assert offset is not None
+    return (wall - offset - timedelta(seconds=lead.seconds)).replace(tzinfo=UTC)
