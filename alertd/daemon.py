@@ -190,6 +190,8 @@ class Daemon:
         self._offset = offset
         self.engine.run_due(now)
         self._arm()
+        if self.engine.backlog:
+            self.wake.set()  # more is due: the loop comes back after one turn of the deliveries
 
     def _arm(self) -> None:
         self.alarm.arm(self.timetable.next_instant())
@@ -255,6 +257,8 @@ class Daemon:
         timeout = min(CLOCK_WATCH, interval) if interval else CLOCK_WATCH
         last_ping = time.monotonic()
         while not self.stop_requested:
+            if self.engine.backlog:
+                await asyncio.sleep(0)  # let the deliveries just started take their first steps
             with contextlib.suppress(TimeoutError):  # the timeout is the clock-watch tick
                 await asyncio.wait_for(self.wake.wait(), timeout)
             self.wake.clear()

@@ -7,6 +7,7 @@ deliveries to the dispatcher. The engine never reads the clock: every call gets 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -23,6 +24,8 @@ from alertd.scheduler import Timetable
 
 __all__ = ["Engine"]
 
+CHUNK = 25  # deadlines decided per pass when many fall due at once: a loop turn stays short (~20 ms)
+FIRST_CHUNK = 10  # ... and in the first pass, so that its deliveries leave before the loop gets busy
 LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also logged as alert.catchup
 
 log = structlog.get_logger("alertd.engine")
@@ -38,6 +41,8 @@ class Engine:
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
         timetable.refine = self.first_alert
+        self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
+        self._queued: set[str] = set()
 
     def start(self, now: datetime) -> None:
         """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
@@ -55,6 +60,10 @@ class Engine:
         added = [d for i, d in new.items() if i not in self.deadlines]
         for i in removed:
             self.timetable.remove_deadline(i)
+        if self.backlog:  # what replan below decides anew (or what is gone) leaves the backlog
+            redo = {d.id for d in changed} | set(removed)
+            self.backlog = deque(i for i in self.backlog if i not in redo)
+            self._queued -= redo
         self.deadlines = new
         self.ledger.see(((d.id, d.due) for d in (*added, *changed) if d.due > now), now=now)
         self.replan([*added, *changed], now)
@@ -150,8 +159,20 @@ class Engine:
             self.dispatcher.submit(note, attempt=attempt)
 
     def run_due(self, now: datetime) -> None:
-        """Decide and act on every deadline wake-up and retry due at `now`."""
-        due = {i: self.deadlines[i] for i in self.timetable.pop_due_deadlines(now) if i in self.deadlines}
+        """Decide and act on the deadline wake-ups and retries due at `now`.
+
+        Deadlines are taken `CHUNK` at a time: at a midnight with thousands due, the first
+        deliveries start while the rest wait in `backlog` for the next passes (the daemon's loop
+        runs them at once, after letting the started deliveries move).
+        """
+        limit = CHUNK if self.backlog else FIRST_CHUNK  # the first pass of a burst is short: its deliveries lead
+        for deadline_id in self.timetable.pop_due_deadlines(now):
+            if deadline_id not in self._queued:
+                self._queued.add(deadline_id)
+                self.backlog.append(deadline_id)
+        take = [self.backlog.popleft() for _ in range(min(limit, len(self.backlog)))]
+        self._queued.difference_update(take)
+        due = {i: self.deadlines[i] for i in take if i in self.deadlines}
         for key, deadline_id in self.timetable.pop_due_retries(now):
             d = self.deadlines.get(deadline_id)
             row = self.ledger.get(key)
@@ -163,7 +184,7 @@ class Engine:
                 log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
                 self.metrics.delivery(row.channel, "superseded")
                 continue
-            if deadline_id not in due:
+            if deadline_id not in due and deadline_id not in self._queued:
                 # Only the retry is due: decide on the passed alerts without touching the deadline's entry.
                 self.decide([d], now)
         if due:

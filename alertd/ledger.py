@@ -88,7 +88,8 @@ def fmt(instant: datetime) -> str:
 
 
 def parse(text: str | None) -> datetime | None:
-    return None if text is None else datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """The instant `fmt` wrote (fromisoformat reads the Z form since Python 3.11; 10x strptime)."""
+    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +233,17 @@ class Ledger:
 
     def first_seen(self, pairs: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], datetime]:
         """When each pair was first seen; pairs never seen are absent."""
+        wanted = {(deadline_id, fmt(due)): (deadline_id, due) for deadline_id, due in pairs}
+        ids = sorted({deadline_id for deadline_id, _ in wanted})
         out = {}
-        for deadline_id, due in pairs:
-            row = self.conn.execute("SELECT first_seen FROM deadlines_seen WHERE deadline_id = ? AND due = ?",
-                                    (deadline_id, fmt(due))).fetchone()
-            if row:
-                out[(deadline_id, due)] = parse(row[0])
+        for i in range(0, len(ids), _CHUNK):  # chunked IN queries on the primary key's first column
+            chunk = ids[i:i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for deadline_id, due, seen in self.conn.execute(
+                    f"SELECT deadline_id, due, first_seen FROM deadlines_seen WHERE deadline_id IN ({marks})", chunk):
+                pair = wanted.get((deadline_id, due))
+                if pair is not None:
+                    out[pair] = parse(seen)
         return out  # type: ignore[return-value]
 
     # -- reading deliveries -------------------------------------------------------------------
