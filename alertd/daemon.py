@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import importlib
 import signal
@@ -50,6 +51,9 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
 
     # A SIGHUP before the loop runs would kill the process (its default action): remember it instead.
     early_reload: list[int] = []
+    # Start-up makes a million long-lived objects and no garbage cycles worth finding: the cyclic
+    # GC stays off until they are frozen at the end of `Daemon.startup` (~0.2 s at 100k deadlines).
+    gc.disable()
     signal.signal(signal.SIGHUP, lambda *_: early_reload.append(1))
     # The watch's first snapshot is taken before the config is read: an edit made while it loads
     # is seen as a change (one reload too many at worst, never one too few).
@@ -87,6 +91,16 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     finally:
         if server is not None:
             server.close()
+
+
+def give_back_memory() -> None:
+    """Return the heap freed by config loading to the system (glibc's malloc_trim).
+
+    Parsing frees tens of MB of short-lived objects; glibc keeps freed heap for reuse, and at
+    100,000 deadlines this gives ~25 MB of resident memory back. A no-op where it is unavailable.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _warm_http() -> None:
@@ -161,6 +175,8 @@ class Daemon:
         # The config's deadlines live as long as the process: keep the cyclic collector from
         # rescanning 100,000s of them on every full collection (idle CPU, pauses at midnight).
         gc.freeze()
+        gc.enable()
+        give_back_memory()
         self.alarm.arm(self.timetable.next_instant())
         self._record_next()
         self._status = self._status_text()

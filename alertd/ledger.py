@@ -84,7 +84,9 @@ class LedgerError(Exception):
 
 def fmt(instant: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order (`2021-05-20T21:00:00.000000Z`)."""
-    return instant.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    return instant.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse(text: str | None) -> datetime | None:
