@@ -41,21 +41,37 @@ def engine(tmp_path, items: list[Deadline]) -> tuple[Engine, Recorder, Ledger]:
     return eng, sent, ledger
 
 
-def test_a_burst_is_decided_a_chunk_per_pass_and_every_alert_once(tmp_path) -> None:
-    n = FIRST_CHUNK + 2 * CHUNK + 7
+def test_a_burst_is_decided_in_growing_chunks_and_every_alert_once(tmp_path) -> None:
+    n = 300
     eng, sent, ledger = engine(tmp_path, deadlines(n))
     eng.run_due(AT)
     assert len(sent.keys) == FIRST_CHUNK  # the first deliveries can start now
     assert len(eng.backlog) == n - FIRST_CHUNK
-    passes = 1
+    sizes = [FIRST_CHUNK]
     while eng.backlog:
-        eng.run_due(AT + timedelta(milliseconds=5 * passes))
-        passes += 1
-    assert passes == 4
+        before = len(sent.keys)
+        eng.run_due(AT + timedelta(milliseconds=5 * len(sizes)))
+        sizes.append(len(sent.keys) - before)
+    # short passes first (their deliveries' connections open between them), then CHUNK each
+    ramp = [min(CHUNK, FIRST_CHUNK * (1 + k // 2)) for k in range(len(sizes))]  # 5, 5, 10, 10, ...
+    assert sizes[:-1] == ramp[:-1] and 0 < sizes[-1] <= ramp[-1]
+    assert sizes[2] > sizes[0] and max(sizes) == CHUNK
     assert len(sent.keys) == len(set(sent.keys)) == n
     assert ledger.counts() == {"pending": n}
     eng.run_due(AT + timedelta(seconds=1))
     assert len(sent.keys) == n  # nothing twice
+
+
+def test_the_next_burst_starts_short_again(tmp_path) -> None:
+    later = [replace(d, id=f"late{i}", due=AT + timedelta(hours=1),
+                     written=parse_due("2030-01-01T01:00:00Z")) for i, d in enumerate(deadlines(40))]
+    eng, sent, _ = engine(tmp_path, deadlines(40) + later)
+    eng.run_due(AT)
+    while eng.backlog:
+        eng.run_due(AT + timedelta(milliseconds=1))
+    before = len(sent.keys)
+    eng.run_due(AT + timedelta(hours=1))
+    assert len(sent.keys) - before == FIRST_CHUNK
 
 
 def test_a_reload_takes_changed_deadlines_out_of_the_backlog(tmp_path) -> None:
