@@ -7,22 +7,26 @@ a config is either wholly valid or not used at all.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alertd.configfile import Entry, FilePart, digest_of
+from alertd.configfile import Entry, FilePart, digest_of, read_part
 from alertd.model import Deadline
 from alertd.problems import ConfigError, Problem
 from alertd.readers import read_parts
-from alertd.resolve import Context, Resolved, lead_problems, parse_leads, resolve_part
+from alertd.resolve import Context, Resolved, lead_problems, parse_leads, resolved_for, settle
 from alertd.sources import SourceError, find_config_files, read_bytes
 
 __all__ = ["DEFAULT_REMIND", "Config", "ConfigCache", "load_config"]
 
 DEFAULT_REMIND = ("1d", "1h", "0")
+SETTLE = True  # resolve each file as it is read (see _read_all); the tests compare with it off
 
 
 @dataclass(frozen=True)
@@ -42,13 +46,13 @@ class ConfigCache:
 
     A daemon keeps one across reloads: re-reading one changed file of a hundred then costs that
     file, plus the cross-file checks. A file with `${...}` references is always read again (its
-    values depend on the environment and the credentials); a file's resolved deadlines are reused
-    only while the defaults and channel names they were resolved against are the same.
+    values depend on the environment and the credentials); a file's resolved deadlines (kept on
+    its part) are reused only while the defaults and channel names they were resolved against
+    are the same.
     """
 
     def __init__(self) -> None:
         self.parts: dict[Path, FilePart] = {}
-        self.resolved: dict[Path, tuple[tuple, Resolved]] = {}  # path -> (context key + skips, result)
         self.reused = 0  # files taken from the cache by the last load (for logs and tests)
 
 
@@ -83,13 +87,28 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     pool: dict[Any, Any] = {}
     if cache is not None:
         cache.reused = 0
-    parts = _read_all(files, env, pool, cache, parallel)
-    merged = _Merged(directory, parts)
-    ctx = merged.context()
+    parts = _read_all(directory, files, env, pool, cache=cache, parallel=parallel)
+    for attempt in itertools.count():
+        merged = _Merged(directory, parts)
+        ctx = merged.context()
+        results: list[Resolved | None] = [
+            None if part.path in merged.unsettle else resolved_for(part, ctx, merged.skips.get(part.path, ()))
+            for part in parts]
+        stale = [i for i, r in enumerate(results) if r is None]
+        if not stale:
+            break
+        # A settled file was resolved against other defaults or channels than the config gives
+        # (or holds a duplicate id, whose message needs its entries): read it again. With the
+        # same context on the next pass it resolves in place; a duplicate keeps its entries.
+        keep = bool(merged.unsettle) or attempt > 0
+        again = read_parts([(files[i], None) for i in stale], env, pool, parallel=parallel,
+                           then=None if keep else functools.partial(settle, ctx=ctx))
+        for i, part in zip(stale, again, strict=True):
+            parts[i] = part
     problems += merged.problems
     deadlines: list[Deadline] = []
-    for part in parts:
-        resolved = _resolve(part, ctx, merged.skips.get(part.path, ()), cache)
+    for resolved in results:
+        assert resolved is not None
         deadlines.extend(resolved.deadlines)
         problems.extend(resolved.problems)
     secrets = set().union(*(p.secrets for p in parts)) if parts else set()
@@ -103,7 +122,6 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         part.located = None  # lines are found again from the file if ever needed
     if cache is not None:
         cache.parts = {p.path: p for p in parts if p.cacheable}
-        cache.resolved = {k: v for k, v in cache.resolved.items() if k in cache.parts}
     if any(not p.warning for p in problems):
         raise ConfigError(problems, frozenset(secrets))
     return Config(
@@ -116,51 +134,62 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     )
 
 
-def _read_all(files: list[Path], env: Mapping[str, str], pool: dict[Any, Any], cache: ConfigCache | None,
-              parallel: bool | None) -> list[FilePart]:
-    """Every file's part: from the cache when its bytes are unchanged, else read (maybe in parallel)."""
+# A line that may set defaults or define channels (YAML `defaults:`, `"channels":`, `{defaults:`;
+# TOML `[defaults]`, `[channels.x]`, `channels.x.type =`). Only a guess of which files give the
+# context: a file it misses is found out after reading and read again (`_load_config`).
+_CONTEXT_LINE = re.compile(rb"^(?:[\[{\"'][ \t]*)*(?:defaults|channels)\b", re.MULTILINE)
+
+
+def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: dict[Any, Any], *,
+              cache: ConfigCache | None, parallel: bool | None) -> list[FilePart]:
+    """Every file's part: from the cache when its bytes are unchanged, else read (maybe in parallel).
+
+    The files that look like they set defaults or define channels are read first; the context
+    they give (with the cached parts) is what every other file is resolved against as soon as it
+    is read (`settle`): entries are let go file by file instead of all living at once.
+    """
     parts: list[FilePart | None] = [None] * len(files)
-    todo: list[tuple[int, Path, bytes | None]] = []
+    first: list[tuple[int, Path, bytes | None]] = []  # read first, with the bytes read here
+    rest: list[int] = []  # read later (their bytes again, from the page cache: holding every
+    # file's bytes through the whole load would cost as much memory as the config's size)
     for i, path in enumerate(files):
         raw = None
-        if cache is not None:
-            with contextlib.suppress(SourceError):  # an unreadable file is reported by read_part
-                raw = read_bytes(path)
-            old = cache.parts.get(path)
-            if raw is not None and old is not None and old.digest == digest_of(raw):
-                parts[i] = old
-                cache.reused += 1
-                continue
-        todo.append((i, path, raw))
-    for (i, _, _), part in zip(todo, read_parts([(p, raw) for _, p, raw in todo], env, pool, parallel=parallel),
-                               strict=True):
+        with contextlib.suppress(SourceError):  # an unreadable file is reported by read_part
+            raw = read_bytes(path)
+        old = cache.parts.get(path) if cache is not None else None
+        if raw is not None and old is not None and old.digest == digest_of(raw):
+            parts[i] = old
+            cache.reused += 1  # type: ignore[union-attr]
+        elif SETTLE and (raw is None or _CONTEXT_LINE.search(raw)):
+            first.append((i, path, raw))
+        else:
+            rest.append(i)
+    for i, path, raw in first:
+        parts[i] = read_part(path, env, pool, raw=raw)
+    then = None
+    if SETTLE:
+        ctx = _Merged(directory, [p for p in parts if p is not None], check_ids=False).context()
+        for i, _, _ in first:
+            settle(parts[i], ctx)  # type: ignore[arg-type]
+        then = functools.partial(settle, ctx=ctx)
+    first.clear()
+    for i, part in zip(rest, read_parts([(files[i], None) for i in rest], env, pool, parallel=parallel, then=then),
+                       strict=True):
         parts[i] = part
     return parts  # type: ignore[return-value]
-
-
-def _resolve(part: FilePart, ctx: Context, skip: tuple[int, ...] | list[int],
-             cache: ConfigCache | None) -> Resolved:
-    key = (ctx.key, tuple(skip))
-    if cache is not None and part.cacheable:
-        hit = cache.resolved.get(part.path)
-        if hit is not None and hit[0] == key and cache.parts.get(part.path) is part:
-            return hit[1]
-    resolved = resolve_part(part, ctx, skip)
-    if cache is not None and part.cacheable:
-        cache.resolved[part.path] = (key, resolved)
-    return resolved
 
 
 class _Merged:
     """The cross-file rules: defaults set once, channel names and deadline ids unique."""
 
-    def __init__(self, directory: Path, parts: list[FilePart]) -> None:
+    def __init__(self, directory: Path, parts: list[FilePart], *, check_ids: bool = True) -> None:
         self.directory = directory
         self.problems: list[Problem] = []
         self.defaults: dict[str, tuple[Any, FilePart]] = {}
         self.channel_parts: dict[str, FilePart] = {}
         self.channels: dict[str, Any] = {}
         self.skips: dict[Path, list[int]] = {}
+        self.unsettle: set[Path] = set()  # settled files a duplicate id was found in: read them again
         for part in parts:
             self.problems.extend(part.problems)
             for key, value in part.defaults:
@@ -180,12 +209,26 @@ class _Merged:
                 else:
                     self.channels[name] = channel
                     self.channel_parts[name] = part
-        first: dict[str, tuple[FilePart, Entry]] = {}
+        if check_ids:
+            self._check_ids(parts)
+
+    def _check_ids(self, parts: list[FilePart]) -> None:
+        first: dict[str, tuple[FilePart, Entry | None]] = {}  # None: in a settled part
         for part in parts:
+            if part.settled:  # only ids are left: a duplicate's message needs the entries again
+                for deadline_id in part.ids:
+                    if deadline_id in first:
+                        self.unsettle.update((part.path, first[deadline_id][0].path))
+                    else:
+                        first[deadline_id] = (part, None)
+                continue
             for e in part.entries:
                 seen = first.setdefault(e.id, (part, e))
                 if seen[1] is not e:
                     other, at = seen
+                    if at is None:
+                        self.unsettle.update((part.path, other.path))
+                        continue
                     line = at.line or other.line_of(("deadlines", at.index))
                     there = f"{other.display}:{line}" if line else other.display
                     self.problems.append(Problem(

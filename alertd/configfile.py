@@ -7,7 +7,8 @@ defaults set once, channels defined) are config.py's; resolving entries is resol
 
 Memory: a part keeps compact `Entry` tuples, not the parsed tree nor pydantic models, and
 repeated values (zone names, channel lists, tags) are shared through `pool`, so loading
-100,000 deadlines never holds the whole parsed config at once.
+100,000 deadlines never holds the whole parsed config at once. A part resolved as soon as it
+was read (config.py) lets even its entries go: it keeps their ids and its resolved deadlines.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ class FilePart:
     channels: list[tuple[str, Any]] = field(default_factory=list)  # (name, validated channel)
     entries: list[Entry] = field(default_factory=list)
     located: Located | None = None
+    # Set by resolve.settle: the entries were resolved against a context (`resolved` holds its
+    # key and the result) and let go; `ids` keeps their ids, in order, for the cross-file rules.
+    settled: bool = False
+    ids: tuple[str, ...] = ()
+    resolved: tuple[tuple, Any] | None = None  # (context key, Resolved) of the last resolution
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of `loc` in this file; re-reads the file if its parse was let go."""

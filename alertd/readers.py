@@ -3,7 +3,9 @@
 Parsing and validating 100,000 deadlines is pure Python work bound to one core. When there is
 a lot to read (`PARALLEL_BYTES`), more than one CPU, and this process runs no other thread,
 `read_parts` forks once: the child reads the second half of the files (by size) and sends its
-`FilePart`s back pickled through a pipe while the parent reads the first half. The results are
+`FilePart`s back pickled through a pipe while the parent reads the first half (with the caller's
+`then` already applied: config.py resolves each part there, so the helper sends deadlines, and
+resolving is split between the two processes as well). The results are
 the parts a single process would have made, in the same order; if the helper fails in any way
 (cannot fork, killed, short or bad data), the parent reads its half itself. A fork with other
 threads alive could deadlock the child on a lock one of them held, hence the single-thread rule.
@@ -15,7 +17,7 @@ import contextlib
 import os
 import pickle
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +44,39 @@ def _cpus() -> int:
 
 
 def read_parts(todo: list[tuple[Path, bytes | None]], env: Mapping[str, str], pool: dict[Any, Any], *,
-               parallel: bool | None = None) -> list[FilePart]:
+               parallel: bool | None = None, then: Callable[[FilePart], None] | None = None) -> list[FilePart]:
     """The parts of `todo` [(path, raw bytes or None to read)], in order.
 
     `parallel=None` decides by size, CPUs and threads; True forks whenever there are two files
-    or more and no other thread (tests); False never forks.
+    or more and no other thread (tests); False never forks. `then(part)` runs on each part as
+    soon as it is read (in the helper, for its half), before the next file is read.
     """
     Stats.forked, Stats.helper_files, Stats.helper_failed = False, 0, ""
+
+    def read(some: list[tuple[Path, bytes | None]], pool: dict[Any, Any]) -> list[FilePart]:
+        out = []
+        for path, raw in some:
+            part = read_part(path, env, pool, raw=raw)
+            if then is not None:
+                then(part)
+            out.append(part)
+        return out
+
     size = sum(len(raw) if raw is not None else _size(path) for path, raw in todo)
     if parallel is None:
         parallel = size >= PARALLEL_BYTES and _cpus() > 1
     if not parallel or len(todo) < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
-        return [read_part(path, env, pool, raw=raw) for path, raw in todo]
+        return read(todo, pool)
     split = _halfway(todo, size)
     mine, theirs = todo[:split], todo[split:]
-    helper = _Helper.start(theirs, env)
+    helper = _Helper.start(lambda: read(theirs, {}))
     if helper is None:
-        return [read_part(path, env, pool, raw=raw) for path, raw in todo]
-    parts = [read_part(path, env, pool, raw=raw) for path, raw in mine]
+        return read(todo, pool)
+    parts = read(mine, pool)
     got = helper.collect()
     if got is None or len(got) != len(theirs):
         Stats.helper_failed = Stats.helper_failed or "short result"
-        got = [read_part(path, env, pool, raw=raw) for path, raw in theirs]
+        got = read(theirs, pool)
     else:
         Stats.forked, Stats.helper_files = True, len(got)
     return parts + got
@@ -92,7 +105,7 @@ class _Helper:
         self.fd = fd
 
     @classmethod
-    def start(cls, todo: list[tuple[Path, bytes | None]], env: Mapping[str, str]) -> _Helper | None:
+    def start(cls, work: Callable[[], list[FilePart]]) -> _Helper | None:
         try:
             r, w = os.pipe()
         except OSError as exc:
@@ -109,7 +122,7 @@ class _Helper:
             code = 1
             try:
                 os.close(r)
-                parts = [read_part(path, env, {}, raw=raw) for path, raw in todo]
+                parts = work()
                 for part in parts:
                     part.located = None  # holds a closure; lines are found again from the file
                 data = pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)

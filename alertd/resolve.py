@@ -20,7 +20,7 @@ from alertd.problems import Problem
 from alertd.timerules import DueError, Resolution, WrittenDue, due_instant, fire_instant, parse_due
 from alertd.zones import get_zone
 
-__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part"]
+__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part", "resolved_for", "settle"]
 
 _DueResult = tuple[WrittenDue, datetime, Resolution] | str
 
@@ -97,8 +97,39 @@ def lead_problems(result: tuple) -> bool:
     return bool(result) and isinstance(result[0], tuple)
 
 
+def resolved_for(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved | None:
+    """`part` resolved in `ctx` (skipping `skip`): computed, or kept from an earlier resolution
+    against an equal context; None for a settled part resolved against another context (its
+    entries are gone: the file must be read again)."""
+    key = (ctx.key, tuple(skip))
+    if part.resolved is not None and part.resolved[0] == key:
+        return part.resolved[1]
+    if part.settled:
+        return None
+    resolved = resolve_part(part, ctx, skip)
+    part.resolved = (key, resolved)
+    return resolved
+
+
+def settle(part: FilePart, ctx: Context) -> None:
+    """Resolve `part` in `ctx` now and let its entries go, keeping their ids.
+
+    Loading resolves each file right after reading it, against the context the config's other
+    files are expected to give, so 100,000 entries are never all alive at once (config.py
+    checks the expectation and reads a file again where it was wrong).
+    """
+    if part.settled:
+        return
+    resolved_for(part, ctx)
+    part.ids = tuple(e.id for e in part.entries)
+    part.entries = []
+    part.settled = True
+    part.located = None  # the file's text and line marks: a later problem re-reads the file for its line
+
+
 def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
     """The deadlines of `part`'s entries (but those at the indexes in `skip`) in `ctx`."""
+    assert not part.settled, "a settled part has no entries left"
     skipped = frozenset(skip)
     out: list[Deadline] = []
     problems: list[Problem] = []

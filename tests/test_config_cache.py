@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from alertd import config as config_module
 from alertd.config import Config, ConfigCache, load_config
 from alertd.problems import ConfigError
 
@@ -49,10 +50,20 @@ def _content(config: Config) -> tuple:
             [str(p) for p in config.warnings], sorted(config.secrets), config.files)
 
 
+def unsettled(config_dir: Path, env: dict[str, str]) -> tuple:
+    """A load that reads every file whole before resolving any (no settling, no context guess)."""
+    config_module.SETTLE = False
+    try:
+        return outcome(config_dir, env, None)
+    finally:
+        config_module.SETTLE = True
+
+
 def assert_same_as_fresh(config_dir: Path, cache: ConfigCache, env: dict[str, str] | None = None) -> tuple:
     env = env or {}
     cached = outcome(config_dir, env, cache)
     assert cached == outcome(config_dir, env, None)
+    assert cached == unsettled(config_dir, env)
     return cached
 
 
