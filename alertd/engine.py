@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 import structlog
@@ -93,27 +93,29 @@ class Engine:
         A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
         passed: it gets that bound as its entry, refined by the timetable when it comes near.
         """
-        entries: list[tuple[str, datetime | None, bool]] = []
         passed: list[Deadline] = []
-        for d in deadlines:
-            bound = d.due - reach(d.leads)
-            if bound > now:
-                entries.append((d.id, bound, False))
-                continue
-            nxt = None
-            for a in alerts_for(d):
-                if a.fire_at <= now:
-                    if not passed or passed[-1] is not d:
-                        passed.append(d)
-                elif nxt is None or a.fire_at < nxt:
-                    nxt = a.fire_at
-            entries.append((d.id, nxt, True))
-        self.decide(passed, now)
-        if bulk:
-            self.timetable.load(entries)
+
+        def entries() -> Iterator[tuple[str, datetime | None, bool]]:
+            for d in deadlines:
+                bound = d.due - reach(d.leads)
+                if bound > now:
+                    yield d.id, bound, False
+                    continue
+                nxt = None
+                for a in alerts_for(d):
+                    if a.fire_at <= now:
+                        if not passed or passed[-1] is not d:
+                            passed.append(d)
+                    elif nxt is None or a.fire_at < nxt:
+                        nxt = a.fire_at
+                yield d.id, nxt, True
+
+        if bulk:  # start-up: the timetable takes the entries as they come (no list of 100,000)
+            self.timetable.load(entries())
         else:
-            for deadline_id, nxt, exact in entries:
+            for deadline_id, nxt, exact in entries():
                 self.timetable.set_deadline(deadline_id, nxt, exact=exact)
+        self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
 
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""

@@ -24,7 +24,7 @@ leave them waking late (and, with the default 1 s misfire grace, dropped). So:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -65,7 +65,7 @@ class Timetable:
                 self._bounds.add(self._counter)
             heapq.heappush(self._alerts, (instant, deadline_id, self._counter))
 
-    def load(self, entries: list[tuple[str, datetime | None, bool]]) -> None:
+    def load(self, entries: Iterable[tuple[str, datetime | None, bool]]) -> None:
         """Bulk `set_deadline` of (id, instant, exact) with one heapify (start-up)."""
         alerts, gens, bounds = self._alerts, self._gen, self._bounds
         counter = self._counter
