@@ -10,11 +10,13 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 import structlog
 
 from alertd.catchup import Action, Known, Reason, decide
 from alertd.dispatch import Dispatcher
+from alertd.leads import Lead
 from alertd.ledger import Ledger, NewRow
 from alertd.metrics import Metrics
 from alertd.model import Deadline
@@ -31,6 +33,7 @@ FIRST_CHUNK = 5  # ... in the first two passes, then 10, 10, 15, 15, ... up to C
 LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also logged as alert.catchup
 
 log = structlog.get_logger("alertd.engine")
+_due = attrgetter("due")
 
 
 class Engine:
@@ -43,6 +46,7 @@ class Engine:
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
         timetable.refine = self.first_alert
+        timetable.current = self.is_current
         self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
@@ -94,12 +98,21 @@ class Engine:
         passed: it gets that bound as its entry, refined by the timetable when it comes near.
         """
         passed: list[Deadline] = []
+        far: list[Deadline] = []
+        # id(leads) -> (leads, now + their reach): lead lists are shared objects, and hashing one
+        # per deadline would cost more than the rest of this loop
+        limits: dict[int, tuple[tuple[Lead, ...], datetime]] = {}
 
         def entries() -> Iterator[tuple[str, datetime | None, bool]]:
             for d in deadlines:
-                bound = d.due - reach(d.leads)
-                if bound > now:
-                    yield d.id, bound, False
+                found = limits.get(id(d.leads))
+                if found is None:
+                    found = limits[id(d.leads)] = (d.leads, now + reach(d.leads))
+                if d.due > found[1]:  # its earliest possible alert is after now: nothing passed
+                    if bulk:
+                        far.append(d)
+                    else:
+                        yield d.id, d.due - reach(d.leads), False
                     continue
                 nxt = None
                 for a in alerts_for(d):
@@ -110,12 +123,23 @@ class Engine:
                         nxt = a.fire_at
                 yield d.id, nxt, True
 
-        if bulk:  # start-up: the timetable takes the entries as they come (no list of 100,000)
+        if bulk:  # start-up: the far deadlines wait in one sorted list (scheduler.py), the rest as entries
             self.timetable.load(entries())
+            if far:
+                far.sort(key=_due)
+                self.timetable.add_far(far, max(reach(leads) for leads, _ in limits.values()))
         else:
             for deadline_id, nxt, exact in entries():
                 self.timetable.set_deadline(deadline_id, nxt, exact=exact)
         self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
+
+    def is_current(self, d: Deadline) -> bool:
+        """Whether `d` is still the deadline in force under its id (the timetable's `current`).
+
+        By value: a reload that re-read its file holds an equal object, which `replace` leaves
+        alone (it is not changed) and which only the timetable's far list still stands for.
+        """
+        return self.deadlines.get(d.id) == d
 
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""

@@ -1,0 +1,77 @@
+"""Deadlines far ahead at start-up wait in the timetable's far list (no entry each); a reload that
+re-reads, moves or removes one must still give exactly the alerts of the config in force."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from alertd.engine import Engine
+from alertd.leads import parse_lead
+from alertd.ledger import Ledger
+from alertd.model import Deadline
+from alertd.scheduler import Timetable
+from alertd.timerules import parse_due
+from tests.test_engine_burst import Recorder
+
+AT = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
+START = AT - timedelta(days=30)  # every alert is far ahead at start-up
+
+
+def deadline(deadline_id: str, due: str = "2030-01-01T00:00:00Z") -> Deadline:
+    written = parse_due(due)
+    return Deadline(id=deadline_id, title=deadline_id, timezone="UTC", written=written, due=written.instant,
+                    leads=(parse_lead("1d"), parse_lead("0")), channels=("hook",))
+
+
+def started(tmp_path, items: list[Deadline]) -> tuple[Engine, Recorder]:
+    sent = Recorder()
+    eng = Engine(items, ledger=Ledger.open(tmp_path / "ledger.sqlite3"), timetable=Timetable(), dispatcher=sent,
+                 window=timedelta(hours=1))
+    eng.start(START)
+    assert len(eng.timetable) == 0  # nothing near: all in the far list
+    return eng, sent
+
+
+def run_until(eng: Engine, end: datetime) -> list[datetime]:
+    """Wake as the daemon would, at each next instant up to `end`; the instants woken at."""
+    woke = []
+    while (nxt := eng.timetable.next_instant()) is not None and nxt <= end:
+        woke.append(nxt)
+        eng.run_due(nxt)
+        while eng.backlog:
+            eng.run_due(nxt)
+    return woke
+
+
+def test_far_deadlines_fire_each_alert_once(tmp_path) -> None:
+    eng, sent = started(tmp_path, [deadline("a"), deadline("b", "2030-01-05T12:00:00Z")])
+    assert run_until(eng, AT + timedelta(days=10)) == [
+        AT - timedelta(days=1), AT, datetime(2030, 1, 4, 12, tzinfo=UTC), datetime(2030, 1, 5, 12, tzinfo=UTC)]
+    assert len(sent.keys) == len(set(sent.keys)) == 4
+
+
+def test_a_far_deadline_re_read_by_a_reload_still_fires(tmp_path) -> None:
+    d = deadline("a")
+    eng, sent = started(tmp_path, [d])
+    copy = replace(d)  # what a reload that re-read the file holds: equal, not the same object
+    assert copy == d and copy is not d
+    assert eng.replace([copy], START + timedelta(days=1)) == (0, 0, 0)
+    assert run_until(eng, AT + timedelta(days=1)) == [AT - timedelta(days=1), AT]
+    assert len(sent.keys) == 2
+
+
+def test_a_far_deadline_moved_by_a_reload_fires_at_its_new_time_only(tmp_path) -> None:
+    d = deadline("a")
+    eng, sent = started(tmp_path, [d, deadline("b", "2030-01-03T00:00:00Z")])
+    moved = deadline("a", "2030-01-02T00:00:00Z")
+    assert eng.replace([moved, eng.deadlines["b"]], START + timedelta(days=1)) == (0, 1, 0)
+    assert run_until(eng, AT + timedelta(days=5)) == [AT, AT + timedelta(days=1), AT + timedelta(days=2)]
+    assert len(sent.keys) == 4
+
+
+def test_a_far_deadline_removed_by_a_reload_never_fires(tmp_path) -> None:
+    eng, sent = started(tmp_path, [deadline("a"), deadline("b", "2030-01-03T00:00:00Z")])
+    assert eng.replace([eng.deadlines["b"]], START + timedelta(days=1)) == (0, 0, 1)
+    assert run_until(eng, AT + timedelta(days=5)) == [AT + timedelta(days=1), AT + timedelta(days=2)]
+    assert len(sent.keys) == 2
