@@ -62,6 +62,11 @@ class Context:
             self._dues[key] = found
         return found
 
+    def forget_dues(self) -> None:
+        """Drop the parsed dues (settle does after each file: at 100,000 mostly distinct dues the
+        cache would hold ~17 MB through the load, for repeats that are mostly within a file)."""
+        self._dues.clear()
+
     def channel_hint(self, name: str) -> str:
         known = sorted(self.known)
         if not known:
@@ -121,6 +126,7 @@ def settle(part: FilePart, ctx: Context) -> None:
     if part.settled:
         return
     resolved_for(part, ctx)
+    ctx.forget_dues()
     part.ids = tuple(e.id for e in part.entries)
     part.entries = []
     part.settled = True
