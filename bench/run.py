@@ -447,10 +447,11 @@ out["read all files (parse + validate)"] = time.monotonic() - t
 ctx = C._Merged(directory, parts).context()
 t = time.monotonic(); [resolve_part(p, ctx) for p in parts]; out["resolve due and leads"] = time.monotonic() - t
 gc.enable(); gc.collect()
-t = time.monotonic(); C.load_config(directory, env={}); load = time.monotonic() - t
-out["load_config total"] = load
+t = time.monotonic(); loaded = C.load_config(directory, env={}); out["load_config total"] = time.monotonic() - t
+import alertd.cli
+alertd.cli.load_config = lambda *args, **kwargs: loaded  # time the output alone, on the config just loaded
 t = time.monotonic(); cmd_check(directory, now=datetime.now(UTC), out=io.StringIO(), err=io.StringIO())
-out["check output (next alert, formatting)"] = time.monotonic() - t - load
+out["check output (next alert, formatting)"] = time.monotonic() - t
 print(json.dumps(out))
 """
 
