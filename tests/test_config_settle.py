@@ -89,3 +89,22 @@ def test_a_loaded_config_keeps_no_entries_only_ids_and_deadlines(tmp_path: Path)
     assert part.settled and part.entries == []
     assert part.ids == ("leave-by-friday", "reply-due")
     assert part.resolved is not None and part.resolved[1].deadlines == config.deadlines
+
+
+def test_resolved_deadlines_cross_a_pipe_whole(tmp_path: Path) -> None:
+    """What the forked reader sends back: equal deadlines, same sources, one due object per due."""
+    import pickle  # noqa: PLC0415 - only this test pickles
+
+    (tmp_path / "00.yaml").write_text("defaults:\n  channels: [ops]\nchannels:\n  ops:\n    type: console\n")
+    (tmp_path / "d1.yaml").write_text(DEADLINES + "  - id: same-due\n    title: Same\n    due: 2031-05-22\n"
+                                      "    tags: [x]\n    notes: n\n")
+    cache = ConfigCache()
+    load_config(tmp_path, env={}, cache=cache)
+    resolved = cache.parts[tmp_path / "d1.yaml"].resolved[1]
+    back = pickle.loads(pickle.dumps(resolved, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == resolved
+    assert [str(d.source) for d in back.deadlines] == [str(d.source) for d in resolved.deadlines]
+    assert resolved.deadlines[1].written is resolved.deadlines[2].written  # one due text, one zone
+    assert back.deadlines[1].written is back.deadlines[2].written
+    empty = type(resolved)((), ())
+    assert pickle.loads(pickle.dumps(empty)) == empty
