@@ -50,6 +50,7 @@ class Engine:
         self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
+        self._replanned: set[str] = set()  # ids a reload added or changed: they have their own entries
 
     def start(self, now: datetime) -> None:
         """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
@@ -72,6 +73,7 @@ class Engine:
             self.backlog = deque(i for i in self.backlog if i not in redo)
             self._queued -= redo
         self.deadlines = new
+        self._replanned.update(d.id for d in (*added, *changed))
         self.ledger.see(((d.id, d.due) for d in (*added, *changed) if d.due > now), now=now)
         self.replan([*added, *changed], now)
         return len(added), len(changed), len(removed)
@@ -134,12 +136,13 @@ class Engine:
         self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
 
     def is_current(self, d: Deadline) -> bool:
-        """Whether `d` is still the deadline in force under its id (the timetable's `current`).
+        """Whether `d`, from the timetable's far list, still stands for the deadline in force.
 
         By value: a reload that re-read its file holds an equal object, which `replace` leaves
-        alone (it is not changed) and which only the timetable's far list still stands for.
+        alone (it is not changed) and which only the far list stands for. Not if a reload added
+        or changed the id since (even back to an equal value): that gave it its own entry.
         """
-        return self.deadlines.get(d.id) == d
+        return d.id not in self._replanned and self.deadlines.get(d.id) == d
 
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""

@@ -75,3 +75,19 @@ def test_a_far_deadline_removed_by_a_reload_never_fires(tmp_path) -> None:
     assert eng.replace([eng.deadlines["b"]], START + timedelta(days=1)) == (0, 0, 1)
     assert run_until(eng, AT + timedelta(days=5)) == [AT + timedelta(days=1), AT + timedelta(days=2)]
     assert len(sent.keys) == 2
+
+
+def test_a_far_deadline_removed_then_added_back_is_decided_once(tmp_path) -> None:
+    x, y = deadline("x", "2030-01-31T00:00:00Z"), deadline("y", "2030-01-02T00:00:00Z")
+    eng, _ = started(tmp_path, [x, y])
+    decided: list[str] = []
+    decide = eng.decide
+    eng.decide = lambda ds, now: (decided.extend(d.id for d in ds), decide(ds, now))  # type: ignore[method-assign]
+    eng.replace([y], START + timedelta(hours=1))
+    back = datetime(2030, 1, 30, 12, tzinfo=UTC)  # after x's 1-day alert: decided as the reload applies
+    eng.replace([y, replace(x)], back)  # equal to the one in the far list, but added anew
+    assert decided == ["x"]
+    eng.run_due(back)
+    eng.run_due(back + timedelta(seconds=1))
+    assert decided == ["x", "y"]  # y's alerts passed long ago (nothing sent); x is not decided again
+    assert eng.timetable.next_instant() == AT + timedelta(days=30)
