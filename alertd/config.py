@@ -85,8 +85,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     if not files:
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
     pool: dict[Any, Any] = {}
-    if cache is not None:
-        cache.reused = 0
+    previous = dict(cache.parts) if cache is not None else {}
     parts = _read_all(directory, files, env, pool, cache=cache, parallel=parallel)
     for attempt in itertools.count():
         merged = _Merged(directory, parts)
@@ -121,6 +120,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     for part in parts:
         part.located = None  # lines are found again from the file if ever needed
     if cache is not None:
+        cache.reused = sum(1 for p in parts if previous.get(p.path) is p)  # not those read again above
         cache.parts = {p.path: p for p in parts if p.cacheable}
     if any(not p.warning for p in problems):
         raise ConfigError(problems, frozenset(secrets))
@@ -159,7 +159,6 @@ def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: 
         old = cache.parts.get(path) if cache is not None else None
         if raw is not None and old is not None and old.digest == digest_of(raw):
             parts[i] = old
-            cache.reused += 1  # type: ignore[union-attr]
         elif SETTLE and (raw is None or _CONTEXT_LINE.search(raw)):
             first.append((i, path, raw))
         else:

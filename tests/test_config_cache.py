@@ -97,6 +97,11 @@ def test_changed_defaults_re_resolve_unchanged_files(tree: Path) -> None:
     (tree / "00-channels.yaml").write_text(CHANNELS.replace("Europe/Moscow", "Asia/Tokyo"))
     result = assert_same_as_fresh(tree, cache)
     assert {d.timezone for d, _ in result[1][0]} == {"Asia/Tokyo"}
+    load_config(tree, env={}, cache=cache)
+    assert cache.reused == 5  # nothing changed since
+    (tree / "00-channels.yaml").write_text(CHANNELS.replace("Europe/Moscow", "Asia/Seoul"))
+    load_config(tree, env={}, cache=cache)
+    assert cache.reused == 0  # resolved in the old zone, every deadline file was read again
 
 
 def test_removed_channel_reports_the_unchanged_files_lines(tree: Path) -> None:
