@@ -16,7 +16,6 @@ import structlog
 
 from alertd.catchup import Action, Known, Reason, decide
 from alertd.dispatch import Dispatcher
-from alertd.leads import Lead
 from alertd.ledger import Ledger, NewRow
 from alertd.metrics import Metrics
 from alertd.model import Deadline
@@ -101,20 +100,21 @@ class Engine:
         """
         passed: list[Deadline] = []
         far: list[Deadline] = []
-        # id(leads) -> (leads, now + their reach): lead lists are shared objects, and hashing one
-        # per deadline would cost more than the rest of this loop
-        limits: dict[int, tuple[tuple[Lead, ...], datetime]] = {}
+        # id(leads) -> (their reach, now + it): lead lists are shared objects, and hashing one
+        # per deadline would cost more than the rest of this loop (the deadlines keep them alive)
+        limits: dict[int, tuple[timedelta, datetime]] = {}
 
         def entries() -> Iterator[tuple[str, datetime | None, bool]]:
             for d in deadlines:
                 found = limits.get(id(d.leads))
                 if found is None:
-                    found = limits[id(d.leads)] = (d.leads, now + reach(d.leads))
+                    r = reach(d.leads)
+                    found = limits[id(d.leads)] = (r, now + r)
                 if d.due > found[1]:  # its earliest possible alert is after now: nothing passed
                     if bulk:
                         far.append(d)
                     else:
-                        yield d.id, d.due - reach(d.leads), False
+                        yield d.id, d.due - found[0], False
                     continue
                 nxt = None
                 for a in alerts_for(d):
@@ -129,7 +129,7 @@ class Engine:
             self.timetable.load(entries())
             if far:
                 far.sort(key=_due)
-                self.timetable.add_far(far, max(reach(leads) for leads, _ in limits.values()))
+                self.timetable.add_far(far, max(r for r, _ in limits.values()))
         else:
             for deadline_id, nxt, exact in entries():
                 self.timetable.set_deadline(deadline_id, nxt, exact=exact)

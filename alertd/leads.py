@@ -35,9 +35,6 @@ class Lead:
     days: int = 0
     seconds: int = 0
 
-    def __reduce__(self) -> tuple:
-        return Lead, (self.days, self.seconds)  # see Deadline.__reduce__
-
     @property
     def iso(self) -> str:
         """The canonical ISO 8601 duration (`P1DT12H`, `PT0S`)."""

@@ -24,9 +24,6 @@ class Source:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
 
-    def __reduce__(self) -> tuple:
-        return Source, (self.path, self.line)  # several times faster to pickle than slots' state
-
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
@@ -45,12 +42,6 @@ class Deadline:
     tags: tuple[str, ...] = ()
     # Where it was written is not part of what it is: moving a deadline within its files changes nothing.
     source: Source = field(default_factory=lambda: Source("<memory>"), compare=False)
-
-    def __reduce__(self) -> tuple:
-        # Deadlines cross a pipe by the 50,000 when a helper reads half the config (readers.py):
-        # the constructor is several times faster than the slots dataclass's generic state.
-        return Deadline, (self.id, self.title, self.timezone, self.written, self.due, self.leads, self.channels,
-                          self.resolution, self.notes, self.links, self.tags, self.source)
 
     @property
     def zone(self) -> ZoneInfo:

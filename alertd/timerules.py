@@ -65,9 +65,6 @@ class WrittenDue:
     instant: datetime | None
     end_of_day: bool
 
-    def __reduce__(self) -> tuple:
-        return WrittenDue, (self.wall, self.instant, self.end_of_day)  # see Deadline.__reduce__
-
 
 def parse_due(text: str) -> WrittenDue:
     """Parse `2021-05-21`, `2021-05-21T18:00[:SS]`, `... 24:00`, `...Z` or `...+03:00`."""
