@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from alertd.secrets import Redactor
+from alertd.redact import Redactor
 
 __all__ = ["configure_logging"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -10,10 +11,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from alertd.leads import LeadError, parse_lead
-from alertd.watch import parse_interval
+from alertd.core.leads import LeadError, parse_lead
 
-__all__ = ["Settings", "resolve_config_dir", "resolve_state_dir"]
+__all__ = ["MAX_WATCH", "MIN_WATCH", "Settings", "parse_interval", "resolve_config_dir", "resolve_state_dir"]
+
+MIN_WATCH = timedelta(milliseconds=100)  # (the loop wakes every 250 ms: a shorter interval polls on each wake)
+MAX_WATCH = timedelta(days=1)
+_INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class Settings(BaseSettings):
@@ -73,3 +78,22 @@ def resolve_state_dir(settings: Settings) -> Path:
     if systemd:
         return Path(systemd.split(":")[0])
     return Path("state")
+
+
+def parse_interval(text: str) -> timedelta | None:
+    """`2s`, `500ms`, `0.5s`, `1m`, `1h`, a bare number of seconds; `0` or `off` → None (no watching).
+
+    Raises ValueError for anything else, or for less than 100 ms or more than a day.
+    """
+    value = text.strip().lower()
+    if value in ("0", "off", "false", "no", ""):
+        return None
+    match = _INTERVAL.fullmatch(value)
+    if match is None:
+        raise ValueError(f"watch interval {text!r} is not a duration: use e.g. 2s, 500ms or 1m; 0 or off disables it")
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2] or "s"]
+    if seconds == 0:
+        return None
+    if not MIN_WATCH.total_seconds() <= seconds <= MAX_WATCH.total_seconds():
+        raise ValueError(f"watch interval {text!r} must be from 100ms to 1 day (e.g. 2s)")
+    return timedelta(seconds=seconds)

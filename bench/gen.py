@@ -23,10 +23,10 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from alertd.display import rfc3339
-from alertd.leads import parse_lead
-from alertd.timerules import due_instant, fire_instant, parse_due
-from alertd.zones import get_zone
+from alertd.core.display import rfc3339
+from alertd.core.leads import parse_lead
+from alertd.core.timerules import due_instant, fire_instant, parse_due
+from alertd.core.zones import get_zone
 
 ZONES = ("Europe/Moscow", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC",
          "America/Los_Angeles", "Asia/Kolkata")

@@ -75,9 +75,10 @@ async def run_senders(kind: str, url: str, total: int, max_connections: int) -> 
     import base64  # noqa: PLC0415
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from alertd.channels import DeliveryError, SendContext, build_sender  # noqa: PLC0415
-    from alertd.schema import WebhookChannel  # noqa: PLC0415
-    from alertd.testsend import make_test_notification  # noqa: PLC0415
+    from alertd.cli.testsend import make_test_notification  # noqa: PLC0415
+    from alertd.config.schema import WebhookChannel  # noqa: PLC0415
+    from alertd.delivery.channels.base import DeliveryError, SendContext  # noqa: PLC0415
+    from alertd.delivery.channels.registry import build_sender  # noqa: PLC0415
 
     ctx = SendContext.create(max_connections=max_connections)
     if kind == "httpx":

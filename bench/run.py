@@ -423,9 +423,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from alertd import config as C, fastyaml
 from alertd.cli import cmd_check
-from alertd.schema import DeadlineEntry
-from alertd.secrets import expand_tree
-from alertd.sources import find_config_files, read_source
+from alertd.config.schema import DeadlineEntry
+from alertd.config.secretrefs import expand_tree
+from alertd.config.sources import find_config_files, read_source
 directory = Path(sys.argv[1])
 files = find_config_files(directory)
 gc.disable()  # as load_config does
@@ -439,8 +439,8 @@ out["expand secrets (skipped when no $)"] = time.monotonic() - t
 items = [i for d in docs for i in (d.data.get("deadlines") or [])]
 t = time.monotonic(); [DeadlineEntry.model_validate(i) for i in items]
 out["validate (pydantic)"] = time.monotonic() - t
-from alertd.configfile import read_part
-from alertd.resolve import resolve_part
+from alertd.config.filepart import read_part
+from alertd.config.resolve import resolve_part
 pool = {}
 t = time.monotonic(); parts = [read_part(p, {}, pool) for p in files]
 out["read all files (parse + validate)"] = time.monotonic() - t

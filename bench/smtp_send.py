@@ -41,9 +41,10 @@ def _receiver(port: int) -> None:
 async def send_all(port: int, total: int) -> tuple[float, float, int]:
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    from alertd.channels import DeliveryError, SendContext, build_sender  # noqa: PLC0415
-    from alertd.schema import EmailChannel  # noqa: PLC0415
-    from alertd.testsend import make_test_notification  # noqa: PLC0415
+    from alertd.cli.testsend import make_test_notification  # noqa: PLC0415
+    from alertd.config.schema import EmailChannel  # noqa: PLC0415
+    from alertd.delivery.channels.base import DeliveryError, SendContext  # noqa: PLC0415
+    from alertd.delivery.channels.registry import build_sender  # noqa: PLC0415
 
     config = EmailChannel.model_validate({"type": "email", "to": ["desk@example.org"], "from": "alertd@example.org",
                                           "smtp": {"host": "127.0.0.1", "port": port, "security": "none"}})

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from alertd.watch import snapshot  # noqa: E402 - after the path is set
+from alertd.daemon.watch import snapshot  # noqa: E402 - after the path is set
 
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from alertd.config import load_config
-from alertd.display import rfc3339
-from alertd.planner import plan
+from alertd.core.display import rfc3339
+from alertd.core.planner import plan
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -130,7 +130,7 @@ def test_the_receiver_answers_after_its_delay_and_records_times() -> None:
 
 def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from alertd import fastyaml  # noqa: PLC0415 - patched below
+    from alertd.config import fastyaml  # noqa: PLC0415 - patched below
 
     gen.generate(tmp_path, 400, start=date(2030, 1, 1), per_file=150)
     fast = load_config(tmp_path / "alertd", env={})

@@ -10,13 +10,13 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from alertd.ics import build_calendar as feed
-from alertd.ics import duration, escape_text, fold
-from alertd.leads import parse_lead
-from alertd.model import Deadline
-from alertd.planner import alerts_for
-from alertd.timerules import due_instant, parse_due
-from alertd.zones import get_zone
+from alertd.core.ics import build_calendar as feed
+from alertd.core.ics import duration, escape_text, fold
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.planner import alerts_for
+from alertd.core.timerules import due_instant, parse_due
+from alertd.core.zones import get_zone
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2021, 5, 1, 12, 0, tzinfo=UTC)

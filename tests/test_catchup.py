@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alertd.catchup import Action, Known, Reason, decide
-from alertd.leads import parse_lead
-from alertd.model import Deadline
-from alertd.notification import delivery_key
-from alertd.timerules import parse_due
+from alertd.core.catchup import Action, Known, Reason, decide
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.notification import delivery_key
+from alertd.core.timerules import parse_due
 
 DUE = datetime(2021, 5, 21, 21, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

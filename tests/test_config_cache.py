@@ -13,7 +13,7 @@ import pytest
 
 from alertd import config as config_module
 from alertd.config import Config, ConfigCache, load_config
-from alertd.problems import ConfigError
+from alertd.config.problems import ConfigError
 
 CHANNELS = """\
 defaults:

@@ -172,7 +172,7 @@ def test_secrets_come_from_the_credentials_directory_when_the_variable_is_unset(
     monkeypatch.delenv("HOOK", raising=False)
     config = write_config({"a.yaml": "channels:\n  s:\n    type: webhook\n    url: ${HOOK}\n"})
     from alertd.config import load_config  # noqa: PLC0415
-    from alertd.secrets import environ  # noqa: PLC0415
+    from alertd.config.secretrefs import environ  # noqa: PLC0415
 
     loaded = load_config(config, env=environ())
     assert loaded.channels["s"].url.get_secret_value() == "https://hooks.example.org/from-credential"

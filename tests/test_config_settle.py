@@ -11,7 +11,7 @@ import pytest
 
 from alertd import config as config_module
 from alertd.config import ConfigCache, load_config
-from alertd.problems import ConfigError
+from alertd.config.problems import ConfigError
 
 DEADLINES = """\
 deadlines:

@@ -7,8 +7,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from alertd.configfile import plain_entry
-from alertd.schema import DeadlineEntry
+from alertd.config.filepart import plain_entry
+from alertd.config.schema import DeadlineEntry
 
 VALUES = {  # the first value of each is valid
     "id": ["a", "x-1", "A", "", "a b", "a\n", "-a", "a" * 128, "a" * 129, 7, None],

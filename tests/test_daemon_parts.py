@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 import structlog
 
-from alertd.groupcommit import GroupCommit
-from alertd.ledger import Ledger, NewRow
+from alertd.daemon.notify import Notifier
 from alertd.logs import configure_logging
-from alertd.notify import Notifier
-from alertd.secrets import Redactor
+from alertd.redact import Redactor
+from alertd.store.groupcommit import GroupCommit
+from alertd.store.ledger import Ledger, NewRow
 
 NOW = datetime(2021, 5, 20, 21, 0, tzinfo=UTC)
 

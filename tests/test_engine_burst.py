@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from alertd.engine import CHUNK, FIRST_CHUNK, Engine
-from alertd.leads import parse_lead
-from alertd.ledger import Ledger
-from alertd.model import Deadline
-from alertd.scheduler import Timetable
-from alertd.timerules import parse_due
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.timerules import parse_due
+from alertd.daemon.engine import CHUNK, FIRST_CHUNK, Engine
+from alertd.daemon.timetable import Timetable
+from alertd.store.ledger import Ledger
 
 AT = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
 

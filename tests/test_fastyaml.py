@@ -9,10 +9,9 @@ import pytest
 import yaml
 import yaml_rs
 
-from alertd import fastyaml
-from alertd.config import load_config
-from alertd.problems import ConfigError
-from alertd.sources import _to_data, _YamlLoader
+from alertd.config import fastyaml, load_config
+from alertd.config.problems import ConfigError
+from alertd.config.sources import _to_data, _YamlLoader
 
 
 def pyyaml_data(text: str) -> object:
@@ -202,7 +201,7 @@ def test_mutated_documents_are_read_the_same_or_rejected_the_same() -> None:
 
 
 def test_line_lookups_without_tag_resolution_find_the_same_lines() -> None:
-    from alertd.sources import _MarksLoader, _yaml_line  # noqa: PLC0415 - private helpers under test
+    from alertd.config.sources import _MarksLoader, _yaml_line  # noqa: PLC0415 - private helpers under test
 
     text = SEED_DOC + "channels:\n  out: {type: console}\n  hook:\n    type: webhook\n    url: http://x\n"
     full, marks = yaml.compose(text, Loader=_YamlLoader), yaml.compose(text, Loader=_MarksLoader)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from alertd.ledger import Ledger
+from alertd.store.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "systemd" / "README.md"

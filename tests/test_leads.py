@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alertd.leads import Lead, LeadError, parse_lead
+from alertd.core.leads import Lead, LeadError, parse_lead
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from alertd.leads import parse_lead
-from alertd.model import Deadline
-from alertd.planner import alerts_for, next_alert, plan, reach
-from alertd.timerules import due_instant, parse_due
-from alertd.zones import get_zone
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.planner import alerts_for, next_alert, plan, reach
+from alertd.core.timerules import due_instant, parse_due
+from alertd.core.zones import get_zone
 
 
 def make(id_: str, due: str, zone: str, leads: list[str]) -> Deadline:

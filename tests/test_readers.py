@@ -17,10 +17,10 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    from alertd import readers
+    from alertd.config import readers
     from alertd import config
     from alertd.config import load_config
-    from alertd.problems import ConfigError
+    from alertd.config.problems import ConfigError
 
     directory, mode = Path(sys.argv[1]), sys.argv[2]
     parent = os.getpid()

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from alertd.display import due_local, due_text, rfc3339
-from alertd.leads import parse_lead
-from alertd.model import Deadline
-from alertd.timerules import DueError, Resolution, due_instant, parse_due, resolve
-from alertd.zones import UnknownZoneError, get_zone
+from alertd.core.display import due_local, due_text, rfc3339
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.timerules import DueError, Resolution, due_instant, parse_due, resolve
+from alertd.core.zones import UnknownZoneError, get_zone
 
 
 def deadline(due: str, zone: str, leads: tuple[str, ...] = ("0",)) -> Deadline:
@@ -205,7 +205,7 @@ def test_the_fast_due_reader_agrees_with_the_careful_one():
     """parse_due reads common shapes with datetime.fromisoformat; the result must be the long way's."""
     import random  # noqa: PLC0415
 
-    from alertd.timerules import _DUE, _parse_due_slowly  # noqa: PLC0415
+    from alertd.core.timerules import _DUE, _parse_due_slowly  # noqa: PLC0415
 
     def outcome(f, text):
         try:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alertd.dispatch import RETRY_CAP, backoff
-from alertd.scheduler import Timetable
+from alertd.daemon.timetable import Timetable
+from alertd.delivery.dispatch import RETRY_CAP, backoff
 
 T = datetime(2021, 5, 21, 21, 0, tzinfo=UTC)
 S = timedelta(seconds=1)

@@ -1,4 +1,4 @@
-"""alertd.watch: which files a poll sees, and when a change counts (real files in tmp_path, polls at given times)."""
+"""The config watch: which files a poll sees, and when a change counts (real files, polls at given times)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from alertd.sources import find_config_files
-from alertd.watch import ConfigWatch, parse_interval, snapshot
+from alertd.config.sources import find_config_files
+from alertd.daemon.watch import ConfigWatch, snapshot
+from alertd.settings import parse_interval
 
 EVERY = timedelta(seconds=1)
 

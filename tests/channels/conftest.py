@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from alertd.config import load_config
-from alertd.leads import parse_lead
-from alertd.model import Deadline
-from alertd.notification import Notification
+from alertd.core.leads import parse_lead
+from alertd.core.model import Deadline
+from alertd.core.notification import Notification
 
 SEED_CONFIG = Path(__file__).resolve().parents[2] / "config"
 

@@ -6,9 +6,10 @@ import asyncio
 
 import structlog
 
-from alertd.channels import SendContext, build_sender
-from alertd.message import render
-from alertd.schema import ConsoleChannel
+from alertd.config.schema import ConsoleChannel
+from alertd.core.message import render
+from alertd.delivery.channels.base import SendContext
+from alertd.delivery.channels.registry import build_sender
 from tests.channels.conftest import seed_note
 
 

@@ -16,9 +16,10 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
-from alertd.channels import DeliveryError, SendContext, build_sender
-from alertd.schema import EmailChannel
-from alertd.secrets import Redactor
+from alertd.config.schema import EmailChannel
+from alertd.delivery.channels.base import DeliveryError, SendContext
+from alertd.delivery.channels.registry import build_sender
+from alertd.redact import Redactor
 from tests.channels.conftest import seed_note
 
 PASSWORD = "smtp-pass-Zq81"

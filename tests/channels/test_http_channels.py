@@ -14,11 +14,12 @@ import standardwebhooks
 import trustme
 
 from alertd import __version__
-from alertd.channels import DeliveryError, SendContext, build_sender
-from alertd.channels.http import retry_after_seconds
-from alertd.channels.pace import Pacer
-from alertd.schema import SlackChannel, WebhookChannel
-from alertd.secrets import Redactor
+from alertd.config.schema import SlackChannel, WebhookChannel
+from alertd.delivery.channels.base import DeliveryError, SendContext
+from alertd.delivery.channels.http import retry_after_seconds
+from alertd.delivery.channels.pace import Pacer
+from alertd.delivery.channels.registry import build_sender
+from alertd.redact import Redactor
 from tests.channels.conftest import Answer, Receiver, seed_note
 
 SECRET = "whsec_" + base64.b64encode(b"sixteen-byte-key-for-tests").decode()

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from alertd.leads import Lead
-from alertd.message import lead_words, render
+from alertd.core.leads import Lead
+from alertd.core.message import lead_words, render
 from tests.channels.conftest import seed_deadline, seed_note, utc
 
 DUE = utc(2021, 5, 21, 21)
@@ -100,8 +100,8 @@ def test_lead_words(lead: Lead, words: str) -> None:
 
 def test_an_end_of_day_whose_midnight_does_not_exist_still_reads_24_00_of_its_day() -> None:
     """Santiago skipped 5 Sep 2021 00:00-01:00; the end of 4 Sep is 01:00 -03 on the wall clock."""
-    from alertd.timerules import due_instant, parse_due  # noqa: PLC0415
-    from alertd.zones import get_zone  # noqa: PLC0415
+    from alertd.core.timerules import due_instant, parse_due  # noqa: PLC0415
+    from alertd.core.zones import get_zone  # noqa: PLC0415
 
     written = parse_due("2021-09-04")
     due, resolution = due_instant(written, get_zone("America/Santiago"))

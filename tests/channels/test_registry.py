@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from alertd.channels import SendContext, build_sender, channel_secrets
-from alertd.channels.http import url_secrets
-from alertd.schema import CHANNEL_TYPES, SlackChannel
+from alertd.config.filepart import channel_secrets
+from alertd.config.schema import CHANNEL_TYPES, SlackChannel
+from alertd.delivery.channels.base import SendContext
+from alertd.delivery.channels.http import url_secrets
+from alertd.delivery.channels.registry import build_sender
 
 
 def test_every_channel_type_has_a_sender() -> None:
@@ -21,7 +23,7 @@ def test_every_channel_type_has_a_sender() -> None:
     async def build() -> list[str]:
         from pydantic import TypeAdapter  # noqa: PLC0415
 
-        from alertd.schema import ChannelConfig  # noqa: PLC0415
+        from alertd.config.schema import ChannelConfig  # noqa: PLC0415
 
         ctx = SendContext.create()
         try:
@@ -40,6 +42,7 @@ def test_url_tokens_are_secrets_on_their_own() -> None:
     assert "T1" not in found
 
 
-def test_channel_secrets_cover_every_url() -> None:
-    slack = SlackChannel.model_validate({"type": "slack", "url": "https://h.example.org/services/T/B/0123456789abcdefXYZ"})
-    assert channel_secrets({"ops": slack}) == {"0123456789abcdefXYZ"}
+def test_a_channel_url_and_its_token_are_both_config_secrets() -> None:
+    url = "https://h.example.org/services/T/B/0123456789abcdefXYZ"
+    slack = SlackChannel.model_validate({"type": "slack", "url": url})
+    assert channel_secrets(slack) == {url, "0123456789abcdefXYZ"}

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alertd.ledger import Ledger
+from alertd.store.ledger import Ledger
 
 from .conftest import SECRET, Receiver, iso, parse_instant
 

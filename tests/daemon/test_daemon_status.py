@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from alertd.display import rfc3339
-from alertd.ledger import Ledger, NewRow
+from alertd.core.display import rfc3339
+from alertd.store.ledger import Ledger, NewRow
 
 from .conftest import REPO, iso
 
@@ -29,17 +30,25 @@ def status(tmp_path: Path, *args: str, state: Path | None = None, env: dict[str,
 
 @pytest.fixture
 def after_a_run(receiver, notify, daemon_factory, daemon_config, tmp_path):
-    """A daemon that sent one alert, gave one up (404) and has a deadline ahead; yields (daemon, far due)."""
+    """A daemon that gave one alert up (404), then sent one, and has a deadline ahead; yields (daemon, far due).
+
+    No due is timed against the daemon's start-up: each alert is a reminder whose instant has just
+    passed while its deadline is ahead, which the daemon sends (late) as soon as it sees it; the
+    second deadline comes by SIGHUP after the first alert failed, so the two happen in that order.
+    """
     receiver.statuses = [404]
     now = datetime.now(UTC)
     far_due = now + timedelta(days=3)
+    soon = {"due": iso(now + timedelta(hours=2)), "remind": ["2h"]}
     daemon_config(receiver.url, [
-        {"id": "refused", "title": "Refused", "due": iso(now + timedelta(seconds=1.2)), "remind": ["0"]},
-        {"id": "accepted", "title": "Accepted", "due": iso(now + timedelta(seconds=1.6)), "remind": ["0"]},
+        {"id": "refused", "title": "Refused", **soon},
         {"id": "far", "title": "Far", "due": iso(far_due), "remind": ["1d", "1h", "0"]},
     ])
     d = daemon_factory()
     d.wait_event("alert.failed")
+    (tmp_path / "config" / "more.yaml").write_text(json.dumps({"deadlines": [{"id": "accepted", "title": "Accepted",
+                                                                             **soon}]}))
+    d.signal(signal.SIGHUP)
     d.wait_event("alert.sent")
     return d, far_due
 
@@ -59,7 +68,7 @@ def test_status_json_shows_next_recent_and_failures_beside_a_running_daemon(afte
 
     assert [(r["deadline"], r["state"]) for r in report["recent"]] == [("accepted", "sent"), ("refused", "failed")]
     sent = report["recent"][0]
-    assert sent["lead"] == "PT0S" and sent["attempts"] == 1 and sent["sent_at"].endswith("Z")
+    assert sent["lead"] == "PT2H" and sent["attempts"] == 1 and sent["sent_at"].endswith("Z")
     assert sent["alert_id"] == d.events("alert.sent")[0]["alert_id"]
 
     [failure] = report["failures"]
@@ -78,7 +87,7 @@ def test_status_text_after_the_daemon_stopped_leaves_the_state_directory_as_it_w
     out = result.stdout
     assert "next alerts:" in out and "P1D      far  -> hook" in out
     assert "recent deliveries:" in out and "sent" in out
-    assert "failed (permanent) after 1 attempt: PT0S refused  -> hook" in out
+    assert "failed (permanent) after 1 attempt: PT2H refused  -> hook" in out
     assert "404" in out
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == before == ["ledger.sqlite3"], \
         "a read-only status creates no -wal/-shm (they would belong to the user who ran it)"

@@ -1,0 +1,101 @@
+"""The command line: `alertd check | plan | run | test | ics | status`, one module per command.
+
+Exit codes (alertd/exitcodes.py): 0 success; 1 the check or the action failed; 2 usage error;
+`run` exits 78 (EX_CONFIG) when the config is invalid at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from alertd import __version__
+from alertd.cli.check import cmd_check
+from alertd.cli.common import UsageError
+from alertd.cli.ics import cmd_ics
+from alertd.cli.plan import PLAN_DAYS, cmd_plan
+from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
+from alertd.settings import Settings, resolve_config_dir
+
+__all__ = ["build_parser", "main"]
+
+STATUS_LIMIT = 10
+DEFAULT_WATCH_TEXT = "2s"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alertd", description="Deadline alerting daemon.")
+    parser.add_argument("--version", action="version", version=f"alertd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("-c", "--config", type=Path, metavar="DIR",
+                       help="config directory (default: $ALERTD_CONFIG_DIR, "
+                            "$CONFIGURATION_DIRECTORY, ./config)")
+        return p
+
+    with_config(sub.add_parser("check", help="validate the config; show each deadline's resolved due"))
+    p = with_config(sub.add_parser("plan", help="list the alerts that fire in a window"))
+    p.add_argument("--from", dest="start", metavar="T", help="RFC 3339 instant or date (default: now)")
+    p.add_argument("--until", dest="end", metavar="T", help=f"end of the window (default: from + {PLAN_DAYS} days)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p = with_config(sub.add_parser("run", help="run the daemon in the foreground"))
+    p.add_argument("--watch", nargs="?", const=DEFAULT_WATCH_TEXT, metavar="INTERVAL",
+                   help="reload when files in the config directory change, checked every INTERVAL "
+                        f"(default {DEFAULT_WATCH_TEXT}; also $ALERTD_WATCH); SIGHUP works either way")
+    p = with_config(sub.add_parser("test", help="send a test notification to CHANNEL now"))
+    p.add_argument("channel", metavar="CHANNEL")
+    with_config(sub.add_parser("ics", help="print an iCalendar feed of all deadlines, with their alerts as alarms"))
+    p = with_config(sub.add_parser("status", help="the next alerts, recent deliveries and failures, from the ledger"))
+    p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
+    p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
+                   help=f"show at most N entries in each part (default {STATUS_LIMIT})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for err in exc.errors(include_input=False, include_url=False):
+            name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
+            print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
+        return EX_USAGE
+    config_dir = resolve_config_dir(args.config, settings)
+    now = datetime.now(UTC)  # the one clock read of a command; everything below is handed `now`
+    try:
+        if args.command == "check":
+            return cmd_check(config_dir, now=now, out=sys.stdout, err=sys.stderr)
+        if args.command == "plan":
+            return cmd_plan(config_dir, now=now, start=args.start, end=args.end, as_json=args.json,
+                            out=sys.stdout, err=sys.stderr)
+        if args.command == "run":
+            from alertd.cli.run import cmd_run  # noqa: PLC0415 - the daemon's imports would slow every other command
+
+            return cmd_run(config_dir, settings, watch=args.watch)
+        if args.command == "test":
+            from alertd.cli.testsend import cmd_test  # noqa: PLC0415 - imports the HTTP and SMTP stacks
+
+            return cmd_test(config_dir, args.channel, settings, now=now, out=sys.stdout, err=sys.stderr)
+        if args.command == "ics":
+            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr)
+        if args.command == "status":
+            from alertd.cli.status import cmd_status  # noqa: PLC0415 - imports the ledger
+
+            if args.limit < 1:
+                raise UsageError(f"--limit {args.limit} must be at least 1")
+            return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
+                              out=sys.stdout, err=sys.stderr)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"alertd: error: {exc}", file=sys.stderr)
+        return EX_USAGE
+    except KeyboardInterrupt:
+        return EX_INTERRUPTED
+    raise AssertionError(args.command)  # pragma: no cover - argparse enforces the choices

@@ -1,0 +1,47 @@
+"""`alertd plan`: the alerts whose fire instant is in [--from, --until), as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from alertd.cli.common import UsageError, parse_instant
+from alertd.config import load_or_report
+from alertd.core.display import due_text, rfc3339
+from alertd.core.planner import plan
+from alertd.exitcodes import EX_FAIL, EX_OK
+from alertd.redact import Redactor
+
+__all__ = ["PLAN_DAYS", "cmd_plan"]
+
+PLAN_DAYS = 30
+
+
+def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | None, as_json: bool,
+             out: TextIO, err: TextIO) -> int:
+    t0 = parse_instant(start, "--from") if start else now
+    t1 = parse_instant(end, "--until") if end else t0 + timedelta(days=PLAN_DAYS)
+    if t1 < t0:
+        raise UsageError("--until is before --from")
+    config = load_or_report(config_dir, err)
+    if config is None:
+        return EX_FAIL
+    redact = Redactor(config.secrets)
+    alerts = plan(config.deadlines, start=t0, end=t1)
+    if as_json:
+        rows = [
+            {"deadline": a.deadline.id, "lead": a.lead.iso, "fire_at": rfc3339(a.fire_at),
+             "due": rfc3339(a.deadline.due), "channels": list(a.deadline.channels)}
+            for a in alerts
+        ]
+        print(redact(json.dumps(rows, ensure_ascii=False)), file=out)
+        return EX_OK
+    if not alerts:
+        print(f"no alerts from {rfc3339(t0)} until {rfc3339(t1)}", file=out)
+        return EX_OK
+    for a in alerts:
+        print(redact(f"{rfc3339(a.fire_at)}  {a.lead.iso:<8} {a.deadline.id}  "
+                     f"(due {due_text(a.deadline)})  -> {', '.join(a.deadline.channels)}"), file=out)
+    return EX_OK

@@ -1,0 +1,149 @@
+"""`alertd status`: what comes next, what was delivered lately, and what failed and why.
+
+Read beside a running daemon: the ledger is opened read-only (WAL lets it read while the
+daemon writes), and the config is read to plan what comes next. The next alerts are the
+deliveries the ledger holds open (waiting for a retry, or in flight) and the planned alerts
+from the config whose delivery the ledger does not hold yet. Exit 1 with one clear line when
+there is no ledger to read; exit 1 too when the config is invalid (the ledger's parts are
+still shown, the next alerts are not).
+
+`--json` prints one object `{"next": [...], "recent": [...], "failures": [...]}`; instants are
+RFC 3339 UTC with `Z` and leads canonical ISO 8601 durations, as in `alertd plan --json`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+from alertd.config import ConfigError, load_config, print_problems
+from alertd.config.secretrefs import environ
+from alertd.core.display import rfc3339
+from alertd.core.model import Deadline, PlannedAlert
+from alertd.core.notification import delivery_key
+from alertd.core.planner import plan
+from alertd.exitcodes import EX_FAIL, EX_OK
+from alertd.redact import Redactor
+from alertd.settings import Settings, resolve_state_dir
+from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError, Row
+
+__all__ = ["cmd_status", "delivery_item", "next_items"]
+
+_BATCH = 200  # planned alerts looked up in the ledger per query
+
+
+def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: bool, limit: int,
+               out: TextIO, err: TextIO) -> int:
+    state_dir = resolve_state_dir(settings)
+    if not state_dir.is_dir():
+        print(f"alertd: no state directory at {state_dir}: has `alertd run` started with it? "
+              "(set ALERTD_STATE_DIR, or run where ./state is)", file=err)
+        return EX_FAIL
+    try:
+        ledger = Ledger.open_readonly(state_dir / LEDGER_FILE)
+    except LedgerError as exc:
+        print(f"alertd: {exc}", file=err)
+        return EX_FAIL
+    with ledger:
+        try:
+            config = load_config(config_dir, env=environ())
+        except ConfigError as exc:
+            print_problems(exc, err)
+            redact = Redactor(exc.secrets)
+            print(f"alertd: the config in {config_dir} is invalid: the next alerts cannot be planned", file=err)
+            deadlines: list[Deadline] | None = None
+        else:
+            redact = Redactor(config.secrets)
+            deadlines = list(config.deadlines)
+        upcoming = next_items(deadlines, ledger, now=now, limit=limit) if deadlines is not None else None
+        recent = [delivery_item(r) for r in ledger.recent(limit)]
+        failures = [delivery_item(r) for r in ledger.failures(limit)]
+        counts = ledger.counts()
+    if as_json:
+        print(redact(json.dumps({"next": upcoming, "recent": recent, "failures": failures}, ensure_ascii=False)),
+              file=out)
+    else:
+        print(redact(render(upcoming, recent, failures, counts, ledger=ledger.path)), file=out)
+    return EX_OK if deadlines is not None else EX_FAIL
+
+
+def delivery_item(row: Row) -> dict[str, Any]:
+    """One ledger row as status shows it."""
+    return {
+        "alert_id": row.key, "deadline": row.deadline_id, "lead": row.lead, "channel": row.channel,
+        "fire_at": rfc3339(row.fire_at), "due": rfc3339(row.due), "state": row.state, "reason": row.reason,
+        "attempts": row.attempts, "sent_at": _instant(row.sent_at), "next_retry_at": _instant(row.next_retry_at),
+        "updated_at": rfc3339(row.updated_at), "last_error": row.last_error,
+    }
+
+
+def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """The next `limit` alerts, soonest first: open deliveries from the ledger (`pending` waits
+    for `next_retry_at`, `sending` is in flight) and planned alerts at or after `now` minus the
+    channels the ledger already holds. Planned items have the `plan --json` keys plus `state`
+    ("planned"), `attempts` (0), `next_retry_at` and `last_error` (null)."""
+    timed = [(r.next_retry_at or r.fire_at, _open_item(r)) for r in ledger.next(limit)]
+    timed += islice(_planned(plan(deadlines, start=now), ledger), limit)
+    timed.sort(key=lambda t: (t[0], t[1]["deadline"]))  # stable: plan's longer-lead-first order stays
+    return [item for _, item in timed[:limit]]
+
+
+def _planned(alerts: list[PlannedAlert], ledger: Ledger) -> Iterator[tuple[datetime, dict[str, Any]]]:
+    for start in range(0, len(alerts), _BATCH):
+        batch = alerts[start:start + _BATCH]
+        keys = [{ch: delivery_key(a.deadline.id, a.lead, a.deadline.due, ch) for ch in a.deadline.channels}
+                for a in batch]
+        held = ledger.rows(k for per_alert in keys for k in per_alert.values())
+        for a, per_alert in zip(batch, keys, strict=True):
+            channels = [ch for ch, key in per_alert.items() if key not in held]
+            if channels:
+                yield a.fire_at, {"deadline": a.deadline.id, "lead": a.lead.iso, "fire_at": rfc3339(a.fire_at),
+                                  "due": rfc3339(a.deadline.due), "channels": channels, "state": "planned",
+                                  "attempts": 0, "next_retry_at": None, "last_error": None}
+
+
+def _open_item(row: Row) -> dict[str, Any]:
+    return {"deadline": row.deadline_id, "lead": row.lead, "fire_at": rfc3339(row.fire_at), "due": rfc3339(row.due),
+            "channels": [row.channel], "state": row.state, "attempts": row.attempts,
+            "next_retry_at": _instant(row.next_retry_at), "last_error": row.last_error}
+
+
+def _instant(value: datetime | None) -> str | None:
+    return rfc3339(value) if value is not None else None
+
+
+def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], failures: list[dict[str, Any]],
+           counts: dict[str, int], *, ledger: Path) -> str:
+    """The text form: three titled parts, one line per entry."""
+    lines = [f"ledger {ledger}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+                                     or "no deliveries yet")]
+    lines.append("")
+    if upcoming is None:
+        lines.append("next alerts: unknown (the config is invalid)")
+    else:
+        lines.append("next alerts:" if upcoming else "next alerts: none planned")
+        for i in upcoming:
+            line = f"  {i['fire_at']}  {i['lead']:<8} {i['deadline']}  -> {', '.join(i['channels'])}"
+            if i["state"] == "pending" and i["next_retry_at"]:
+                line += f"  [retry {i['attempts'] + 1} at {i['next_retry_at']}; last error: {i['last_error']}]"
+            elif i["state"] != "planned":
+                line += f"  [{i['state']}, attempt {i['attempts']}]"
+            lines.append(line)
+    lines.append("")
+    lines.append("recent deliveries:" if recent else "recent deliveries: none")
+    for r in recent:
+        state = r["state"] + (f" ({r['reason']})" if r["reason"] else "")
+        lines.append(f"  {r['updated_at']}  {state:<22} {r['lead']:<8} {r['deadline']}  -> {r['channel']}  "
+                     f"attempts {r['attempts']}")
+    lines.append("")
+    lines.append("failures:" if failures else "failures: none")
+    for r in failures:
+        lines.append(f"  {r['updated_at']}  {r['state']} ({r['reason']}) after {r['attempts']} "
+                     f"attempt{'s' if r['attempts'] != 1 else ''}: {r['lead']} {r['deadline']}  -> {r['channel']}")
+        if r["last_error"]:
+            lines.append(f"      {r['last_error']}")
+    return "\n".join(lines)

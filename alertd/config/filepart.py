@@ -1,0 +1,321 @@
+"""One config file read on its own: its defaults, channels and validated deadline entries.
+
+Nothing here looks at another file, so a file's `FilePart` depends only on its bytes (and,
+for a file with `${...}` references, the environment): the config cache (config.py) reuses
+the parts of unchanged files on reload. Cross-file rules (ids and channel names unique,
+defaults set once, channels defined) are config.py's; resolving entries is resolve.py's.
+
+Memory: a part keeps compact `Entry` tuples, not the parsed tree nor pydantic models, and
+repeated values (zone names, channel lists, tags) are shared through `pool`, so loading
+100,000 deadlines never holds the whole parsed config at once. A part resolved as soon as it
+was read (config.py) lets even its entries go: it keeps their ids and its resolved deadlines.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from alertd.config.problems import Problem
+from alertd.config.schema import (
+    CHANNEL_TYPES,
+    ID_PATTERN,
+    TITLE_MAX,
+    ChannelConfig,
+    DeadlineEntry,
+    DefaultsEntry,
+    EmailChannel,
+    SlackChannel,
+    WebhookChannel,
+)
+from alertd.config.secretrefs import expand_tree
+from alertd.config.sources import Loc, Located, SourceError, read_bytes, read_source
+from alertd.core.zones import is_zone_name
+from alertd.redact import url_secrets
+
+__all__ = ["TOP_LEVEL", "Entry", "FilePart", "did_you_mean", "read_part"]
+
+TOP_LEVEL = ("defaults", "channels", "deadlines")
+_CHANNEL_ADAPTER: TypeAdapter[Any] = TypeAdapter(ChannelConfig)
+_ID_RE = re.compile(ID_PATTERN.strip("^$"))
+
+
+class Entry(NamedTuple):
+    """A deadline entry that passed the schema, before it meets the defaults."""
+
+    index: int  # its position in the file's `deadlines` list
+    id: str
+    title: str
+    due: str
+    timezone: str | None
+    remind: tuple[str, ...] | None
+    channels: tuple[str, ...] | None
+    notes: str | None
+    links: tuple[str, ...]
+    tags: tuple[str, ...]
+    line: int | None  # the line of the entry, when known without a second parse
+
+
+@dataclass
+class FilePart:
+    """What one file contributes. `located` is kept while it may be needed for a line."""
+
+    path: Path
+    display: str
+    digest: bytes
+    cacheable: bool  # False for a file with `${...}` references: its values depend on the environment
+    problems: list[Problem] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+    defaults: list[tuple[str, Any]] = field(default_factory=list)  # (key, value), in file order
+    channels: list[tuple[str, Any]] = field(default_factory=list)  # (name, validated channel)
+    entries: list[Entry] = field(default_factory=list)
+    located: Located | None = None
+    # Set by resolve.settle: the entries were resolved against a context (`resolved` holds its
+    # key and the result) and let go; `ids` keeps their ids, in order, for the cross-file rules.
+    settled: bool = False
+    ids: tuple[str, ...] = ()
+    resolved: tuple[tuple, Any] | None = None  # (context key, Resolved) of the last resolution
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of `loc` in this file; re-reads the file if its parse was let go."""
+        if self.located is None:
+            try:
+                self.located = read_source(self.path, self.display)
+            except SourceError:
+                return None
+        return self.located.line_of(loc)
+
+    def where(self, loc: Loc) -> str:
+        line = self.line_of(loc)
+        return f"{self.display}:{line}" if line else self.display
+
+    def error(self, loc: Loc, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem(self.display, self.line_of(loc), message, hint))
+
+
+def digest_of(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=20).digest()
+
+
+def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = None) -> FilePart:
+    """Read, parse and validate one file. `pool` shares equal values across files."""
+    display = str(path)
+    if raw is None:
+        try:
+            raw = read_bytes(path)
+        except SourceError as exc:
+            part = FilePart(path, display, b"", cacheable=False)
+            part.problems.append(Problem(display, exc.line, str(exc), exc.hint))
+            return part
+    part = FilePart(path, display, digest_of(raw), cacheable=True)
+    try:
+        located = read_source(path, display, raw=raw)
+    except SourceError as exc:
+        part.cacheable = False
+        part.problems.append(Problem(display, exc.line, str(exc), exc.hint))
+        return part
+    part.located = located
+    part.cacheable = not located.refs_possible
+    data, located.data = located.data, None  # the parsed tree goes as soon as this file is read
+    if data is None:
+        return part
+    if not isinstance(data, dict):
+        part.error((), "the file must be a mapping with keys defaults, channels, deadlines")
+        return part
+    if located.refs_possible:  # expanding a file with no `$` would only copy it
+        errors: list[tuple[tuple, str]] = []
+        data = expand_tree(data, env, part.secrets, errors)
+        for loc, message in errors:
+            part.error(loc, message, "export the variable, or use LoadCredential= under systemd")
+    for key in data:
+        if key not in TOP_LEVEL:
+            part.error((key,), f"unknown top-level key {key!r}", did_you_mean(key, TOP_LEVEL))
+    if data.get("defaults") is not None:
+        _read_defaults(part, data["defaults"])
+    if data.get("channels") is not None:
+        _read_channels(part, data["channels"])
+    if data.get("deadlines") is not None:
+        _read_deadlines(part, data["deadlines"], pool)
+    return part
+
+
+def _read_defaults(part: FilePart, raw: Any) -> None:
+    try:
+        entry = DefaultsEntry.model_validate(raw)
+    except ValidationError as exc:
+        _pydantic_errors(part, ("defaults",), exc, DefaultsEntry)
+        return
+    part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set)
+
+
+def _read_channels(part: FilePart, raw: Any) -> None:
+    if not isinstance(raw, dict):
+        part.error(("channels",), "channels must be a mapping of name to channel settings")
+        return
+    for name, spec in raw.items():
+        loc = ("channels", name)
+        if not valid_id(name):
+            part.error(loc, f"channel name {name!r} is not valid",
+                       "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit")
+            continue
+        if isinstance(spec, dict) and spec.get("type") not in CHANNEL_TYPES:
+            kind = spec.get("type")
+            part.error((*loc, "type"),
+                       f"channel {name!r}: " + (f"unknown channel type {kind!r}" if kind is not None
+                                                else "missing key 'type'"),
+                       f"use one of: {', '.join(CHANNEL_TYPES)}"
+                       + (f"; {did_you_mean(str(kind), CHANNEL_TYPES)}" if kind else ""))
+            continue
+        try:
+            channel = _CHANNEL_ADAPTER.validate_python(spec)
+        except ValidationError as exc:
+            kind = spec.get("type") if isinstance(spec, dict) else None
+            model = {"slack": SlackChannel, "webhook": WebhookChannel, "email": EmailChannel}.get(kind)
+            _pydantic_errors(part, loc, exc, model, strip_tag=True)
+            continue
+        part.channels.append((name, channel))
+        part.secrets.update(channel_secrets(channel))
+
+
+def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
+    if not isinstance(raw, list):
+        part.error(("deadlines",), "deadlines must be a list of deadline entries",
+                   "start each deadline with '- id: ...'")
+        return
+    assert part.located is not None
+    lines = part.located.item_lines
+    share = pool.setdefault
+    entries = part.entries
+    for i, item in enumerate(raw):
+        fields = plain_entry(item)
+        if fields is None:
+            try:
+                fields = DeadlineEntry.model_validate(item).model_dump()
+            except ValidationError as exc:
+                _pydantic_errors(part, ("deadlines", i), exc, DeadlineEntry)
+                continue
+        get = fields.get
+        remind, channels, tz = get("remind"), get("channels"), get("timezone")
+        entries.append(Entry(
+            i, fields["id"], fields["title"], fields["due"],
+            share(tz, tz) if tz is not None else None,
+            share(t := tuple(remind), t) if remind is not None else None,
+            share(t := tuple(channels), t) if channels is not None else None,
+            get("notes"),
+            share(t := tuple(get("links", ())), t),
+            share(t := tuple(get("tags", ())), t),
+            lines.get(("deadlines", i)),
+        ))
+
+
+_ENTRY_KEYS = frozenset(DeadlineEntry.model_fields)
+_ENTRY_REQUIRED = frozenset(k for k, f in DeadlineEntry.model_fields.items() if f.is_required())
+_ENTRY_LISTS = frozenset(("remind", "channels", "links", "tags"))
+
+
+def plain_entry(item: Any) -> dict[str, Any] | None:
+    """`item` itself when it is an entry the schema accepts as it is, else None (ask pydantic).
+
+    Only the plainest shape qualifies: known keys, the required ones present, strings and lists
+    of strings, a valid id and zone, a title within bounds. pydantic would return exactly these
+    values (the tests check it); everything else, and every error, goes through pydantic.
+    """
+    if type(item) is not dict:
+        return None
+    keys = item.keys()
+    if not (_ENTRY_REQUIRED <= keys <= _ENTRY_KEYS):
+        return None
+    for key, value in item.items():
+        if key in _ENTRY_LISTS:
+            if type(value) is not list:
+                return None
+            for x in value:
+                if type(x) is not str:
+                    return None
+        elif type(value) is not str:
+            return None
+    if not valid_id(item["id"]) or not 0 < len(item["title"]) <= TITLE_MAX:
+        return None
+    zone = item.get("timezone")
+    if zone is not None and not is_zone_name(zone):
+        return None
+    return item
+
+
+def channel_secrets(channel: Any) -> set[str]:
+    """Values that are secret by their nature, even when written literally in a file."""
+    out: set[str] = set()
+    if isinstance(channel, SlackChannel | WebhookChannel):
+        out.add(channel.url.get_secret_value())
+        out |= url_secrets(channel.url.get_secret_value())  # a token echoed apart from its URL
+    if isinstance(channel, WebhookChannel):
+        if channel.secret is not None:
+            out.add(channel.secret.get_secret_value())
+        out.update(v.get_secret_value() for v in channel.headers.values())
+    if isinstance(channel, EmailChannel) and channel.smtp.password is not None:
+        out.add(channel.smtp.password.get_secret_value())
+    return out
+
+
+# -- explaining pydantic's errors -----------------------------------------------------------
+
+def _pydantic_errors(part: FilePart, base: tuple, exc: ValidationError, model: type[BaseModel] | None,
+                     strip_tag: bool = False) -> None:
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(err["loc"])
+        if strip_tag and loc and loc[0] in CHANNEL_TYPES:
+            loc = loc[1:]
+        message, hint = _explain(err, loc, model)
+        where = ".".join(str(p) for p in loc)
+        part.error((*base, *loc), f"{_describe(base)}{': ' + where if where else ''}: {message}", hint)
+
+
+def valid_id(name: object) -> bool:
+    return isinstance(name, str) and _ID_RE.fullmatch(name) is not None
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _describe(base: tuple) -> str:
+    if base[:1] == ("channels",) and len(base) > 1:
+        return f"channel {base[1]!r}"
+    if base[:1] == ("deadlines",) and len(base) > 1:
+        return f"deadline #{int(base[1]) + 1}"
+    return str(base[0]) if base else "config"
+
+
+def _explain(err: Any, loc: tuple, model: type[BaseModel] | None) -> tuple[str, str | None]:
+    kind, msg = err["type"], err["msg"]
+    name = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        fields = list(_field_names(model, loc[:-1])) if model else []
+        hint = did_you_mean(name, fields) if fields else None
+        return f"unknown key {name!r}", hint or (f"allowed keys: {', '.join(fields)}" if fields else None)
+    if kind == "missing":
+        return "missing required key", None
+    if kind == "string_pattern_mismatch" and name == "id":
+        return ("not a valid id", "use 1-128 lower-case letters, digits, '.', '_' or '-', starting with a "
+                                  "letter or digit")
+    if kind == "value_error":
+        return msg.removeprefix("Value error, "), None
+    return msg[:1].lower() + msg[1:], None
+
+
+def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc:
+        info = model.model_fields.get(str(part))
+        annotation = getattr(info, "annotation", None) if info else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            break
+    return [f.alias or n for n, f in model.model_fields.items()]

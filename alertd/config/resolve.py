@@ -1,0 +1,243 @@
+"""Entries meet the defaults: a file's validated entries become `Deadline`s.
+
+`resolve_part` is a pure function of a file's entries and a `Context` (the merged defaults and
+the channel names defined anywhere), so its result can be reused for an unchanged file as long
+as the context is the same (`Context.key`). The context also carries caches of parsed dues and
+lead lists, which repeat a lot across 100,000 deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from alertd.config.filepart import FilePart, did_you_mean
+from alertd.config.problems import Problem
+from alertd.core.leads import Lead, LeadError, parse_lead
+from alertd.core.model import Deadline, Source
+from alertd.core.timerules import DueError, Resolution, WrittenDue, due_instant, fire_instant, parse_due
+from alertd.core.zones import get_zone
+
+__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part", "resolved_for", "settle"]
+
+_DueResult = tuple[WrittenDue, datetime, Resolution] | str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One file's deadlines (in file order) and the problems found resolving them."""
+
+    deadlines: tuple[Deadline, ...]
+    problems: tuple[Problem, ...]
+
+    def __reduce__(self) -> tuple:
+        # Sent by the thousand from the config reader's helper (readers.py). As columns, because
+        # unpickling holds every argument tuple it made in its memo until it is done: one per
+        # deadline, source and due, ~12 MB at 50,000 deadlines, freed at the end but leaving the
+        # heap that much larger for good.
+        return _unpack, (_pack(self.deadlines), self.problems)
+
+
+def _pack(deadlines: tuple[Deadline, ...]) -> tuple[tuple, ...]:
+    return tuple(zip(*((d.id, d.title, d.timezone, d.written.wall, d.written.instant, d.written.end_of_day, d.due,
+                        d.leads, d.channels, d.resolution, d.notes, d.links, d.tags, d.source.path, d.source.line)
+                       for d in deadlines), strict=True))
+
+
+def _unpack(columns: tuple[tuple, ...], problems: tuple[Problem, ...]) -> Resolved:
+    written: dict[tuple, WrittenDue] = {}  # a due written once for several deadlines stays one object
+    out = []
+    for (id_, title, zone, wall, instant, end_of_day, due, leads, channels, resolution, notes, links, tags, path,
+         line) in zip(*columns, strict=True):
+        key = (id(wall), id(instant), end_of_day)
+        w = written.get(key)
+        if w is None:
+            w = written[key] = WrittenDue(wall, instant, end_of_day)
+        out.append(Deadline(id_, title, zone, w, due, leads, channels, resolution, notes, links, tags,
+                            Source(path, line)))
+    return Resolved(tuple(out), problems)
+
+
+@dataclass
+class Context:
+    """What resolving an entry needs from the rest of the config."""
+
+    zone: str
+    channels: tuple[str, ...] | None  # default channels
+    leads: tuple[Lead, ...] | None  # default leads; None when the defaults' list is invalid
+    known: frozenset[str]  # channel names defined in any file
+    _dues: dict[tuple[str, str], _DueResult] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple:
+        return (self.zone, self.channels, self.leads, self.known)
+
+    def due(self, text: str, zone_name: str) -> _DueResult:
+        """(written, instant, resolution) of a due in a zone, or the error message."""
+        key = (text, zone_name)
+        found = self._dues.get(key)
+        if found is None:
+            try:
+                written = parse_due(text)
+                found = (written, *due_instant(written, get_zone(zone_name)))
+            except DueError as exc:
+                found = str(exc)
+            except OverflowError:
+                found = f"due {text!r} in {zone_name} is outside the representable range of instants"
+            self._dues[key] = found
+        return found
+
+    def forget_dues(self) -> None:
+        """Drop the parsed dues (settle does after each file: at 100,000 mostly distinct dues the
+        cache would hold ~17 MB through the load, for repeats that are mostly within a file)."""
+        self._dues.clear()
+
+    def channel_hint(self, name: str) -> str:
+        known = sorted(self.known)
+        if not known:
+            return "no channels are defined; add one under 'channels:'"
+        return did_you_mean(name, known) or f"defined channels: {', '.join(known)}"
+
+
+@lru_cache(maxsize=1024)
+def parse_leads(raw: tuple[str, ...]) -> tuple[Lead, ...] | tuple[tuple[int | None, str, str | None], ...]:
+    """A remind list's leads (longest first), or its problems as (index or None, message, hint).
+
+    Problems are told apart from leads by type: a tuple of tuples.
+    """
+    out: dict[str, Lead] = {}
+    problems: list[tuple[int | None, str, str | None]] = []
+    for j, text in enumerate(raw):
+        try:
+            lead = parse_lead(text)
+        except LeadError as exc:
+            problems.append((j, str(exc), None))
+            continue
+        if lead.iso in out:
+            problems.append((j, f"lead {text!r} is listed twice (both are {lead.iso})", None))
+        out[lead.iso] = lead
+    if not raw:
+        problems.append((None, "remind is empty", "list at least one lead, e.g. [1d, 1h, 0]"))
+    if problems:
+        return tuple(problems)
+    return tuple(sorted(out.values(), key=lambda d: -d.nominal_seconds))
+
+
+def lead_problems(result: tuple) -> bool:
+    return bool(result) and isinstance(result[0], tuple)
+
+
+def resolved_for(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved | None:
+    """`part` resolved in `ctx` (skipping `skip`): computed, or kept from an earlier resolution
+    against an equal context; None for a settled part resolved against another context (its
+    entries are gone: the file must be read again)."""
+    key = (ctx.key, tuple(skip))
+    if part.resolved is not None and part.resolved[0] == key:
+        return part.resolved[1]
+    if part.settled:
+        return None
+    resolved = resolve_part(part, ctx, skip)
+    part.resolved = (key, resolved)
+    return resolved
+
+
+def settle(part: FilePart, ctx: Context) -> None:
+    """Resolve `part` in `ctx` now and let its entries go, keeping their ids.
+
+    Loading resolves each file right after reading it, against the context the config's other
+    files are expected to give, so 100,000 entries are never all alive at once (config.py
+    checks the expectation and reads a file again where it was wrong).
+    """
+    if part.settled:
+        return
+    resolved_for(part, ctx)
+    ctx.forget_dues()
+    part.ids = tuple(e.id for e in part.entries)
+    part.entries = []
+    part.settled = True
+    part.located = None  # the file's text and line marks: a later problem re-reads the file for its line
+
+
+def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
+    """The deadlines of `part`'s entries (but those at the indexes in `skip`) in `ctx`."""
+    assert not part.settled, "a settled part has no entries left"
+    skipped = frozenset(skip)
+    out: list[Deadline] = []
+    problems: list[Problem] = []
+    path = part.display
+
+    def error(loc: tuple, message: str, hint: str | None = None) -> None:
+        problems.append(Problem(path, part.line_of(loc), message, hint))
+
+    for e in part.entries:
+        if e.index in skipped:
+            continue
+        loc = ("deadlines", e.index)
+        zone_name = e.timezone or ctx.zone
+        found = ctx.due(e.due, zone_name)
+        if isinstance(found, str):
+            error((*loc, "due"), f"deadline {e.id!r}: {found}")
+            continue
+        written, due, resolution = found
+        if e.remind is None:
+            leads = ctx.leads
+        else:
+            parsed = parse_leads(e.remind)
+            if lead_problems(parsed):
+                for j, message, hint in parsed:  # type: ignore[misc]
+                    error((*loc, "remind") if j is None else (*loc, "remind", j),
+                          f"deadline {e.id!r}: {message}", hint)
+                leads = None
+            else:
+                leads = parsed  # type: ignore[assignment]
+        channels = e.channels if e.channels is not None else ctx.channels
+        if not channels:
+            error(loc, f"deadline {e.id!r} has no channels",
+                  "add 'channels: [name]' to it, or 'channels' under defaults")
+            continue
+        bad = False
+        for j, name in enumerate(channels):
+            if name not in ctx.known:
+                error((*loc, "channels", j), f"deadline {e.id!r}: channel {name!r} is not defined",
+                      ctx.channel_hint(name))
+                bad = True
+        if len(set(channels)) != len(channels):
+            error((*loc, "channels"), f"deadline {e.id!r}: a channel is listed twice")
+            bad = True
+        if bad or leads is None:
+            continue
+        if due.year < _EARLY_YEARS and not _leads_representable(written, due, zone_name, leads):
+            error((*loc, "remind"), f"deadline {e.id!r}: a lead reaches back before the year 1")
+            continue
+        line = e.line or (part.line_of(loc) if resolution is not Resolution.EXACT else None)
+        deadline = Deadline(e.id, e.title, zone_name, written, due, leads, channels, resolution, e.notes,
+                            e.links, e.tags, Source(path, line))
+        out.append(deadline)
+        if resolution is not Resolution.EXACT:
+            problems.append(Problem(path, part.line_of((*loc, "due")), _resolution_warning(deadline),
+                                    warning=True))
+    return Resolved(tuple(out), tuple(problems))
+
+
+_EARLY_YEARS = 3  # a due this close to the year 1 may have alerts before it
+
+
+def _leads_representable(written: WrittenDue, due: datetime, zone_name: str, leads: tuple[Lead, ...]) -> bool:
+    try:
+        for lead in leads:
+            fire_instant(written, due, get_zone(zone_name), lead)
+    except OverflowError:
+        return False
+    return True
+
+
+def _resolution_warning(d: Deadline) -> str:
+    from alertd.core.display import due_text, rfc3339  # noqa: PLC0415 - display imports model
+
+    if d.resolution is Resolution.GAP:
+        return (f"deadline {d.id!r}: the local time it names does not exist in {d.timezone} (a clock change "
+                f"skips it); it is read as {due_text(d)} = {rfc3339(d.due)}")
+    return (f"deadline {d.id!r}: the local time it names occurs twice in {d.timezone} (clocks go back); "
+            f"the earlier one is used: {rfc3339(d.due)}")

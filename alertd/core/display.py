@@ -1,0 +1,80 @@
+"""How instants and durations are written for people and for JSON. Pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from alertd.core.model import Deadline
+
+__all__ = ["due_local", "due_text", "humanize_seconds", "rfc3339", "when_text"]
+
+_ONE_US = timedelta(microseconds=1)
+# English names, as strftime's %a and %b give them in the C locale alertd runs in; tables are
+# several times faster than strftime, which `check` and `plan` call 100,000s of times.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day(d: date) -> str:
+    """`Fri 21 May 2021`."""
+    return f"{_DAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year:04d}"
+
+
+def rfc3339(instant: datetime) -> str:
+    """`2021-05-20T21:00:00Z`: UTC with Z, whole seconds unless the instant has a fraction."""
+    utc = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
+    text = utc.isoformat(timespec="seconds")[:19]  # without "+00:00" (the year always has 4 digits)
+    if utc.microsecond:
+        frac = f"{utc.microsecond:06d}"
+        text += "." + (frac[:3] if frac.endswith("000") else frac)
+    return text + "Z"
+
+
+def when_text(instant: datetime, zone: tzinfo, *, end_of_day: bool = False) -> str:
+    """`Fri 21 May 2021, 18:00 MSK`; an end of day as `Fri 21 May 2021, 24:00 MSK`."""
+    local = instant.astimezone(zone)
+    if end_of_day and (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        before = (instant - _ONE_US).astimezone(zone)
+        return f"{_day(before)}, 24:00 {before.tzname()}"
+    clock = f"{local.hour:02d}:{local.minute:02d}" + (f":{local.second:02d}" if local.second else "")
+    return f"{_day(local)}, {clock} {local.tzname()}"
+
+
+def due_text(deadline: Deadline, zone: tzinfo | None = None) -> str:
+    """The due in `zone` (default: the deadline's own), end of day kept as 24:00 of its day.
+
+    In the deadline's own zone an end-of-day due always reads as 24:00 of the written
+    date, even where that midnight does not exist and the instant is 01:00 next day.
+    """
+    own = zone is None or getattr(zone, "key", None) == deadline.timezone
+    zone = deadline.zone if zone is None else zone
+    written = deadline.written
+    if own and written.end_of_day and written.wall is not None:
+        day = written.wall - timedelta(days=1)
+        abbr = (deadline.due - _ONE_US).astimezone(zone).tzname()
+        return f"{_day(day)}, 24:00 {abbr}"
+    return when_text(deadline.due, zone, end_of_day=written.end_of_day)
+
+
+def due_local(deadline: Deadline) -> str:
+    """The due as a local ISO date-time in its zone: `2021-05-21T24:00`, `2021-11-07T01:30`."""
+    written = deadline.written
+    if written.end_of_day:
+        wall = written.wall if written.wall is not None else deadline.due.astimezone(deadline.zone)
+        return f"{(wall - timedelta(days=1)):%Y-%m-%d}T24:00"
+    local = deadline.due.astimezone(deadline.zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
+
+
+def humanize_seconds(seconds: float) -> str:
+    """A rounded span: `45 s`, `3 min`, `6 h`, `1 h 30 min`, `2 days`, `1 day 12 h`."""
+    s = round(abs(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h" + (f" {m} min" if m else "")
+    d, h = divmod(s // 3600, 24)
+    return f"{d} day{'s' if d != 1 else ''}" + (f" {h} h" if h else "")

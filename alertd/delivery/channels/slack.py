@@ -1,0 +1,98 @@
+"""Slack incoming webhooks (and Slack-compatible endpoints): Block Kit plus a `text` fallback.
+
+https://api.slack.com/messaging/webhooks — the URL is the credential, so it never
+appears in a message or log; the pacer keys it by its hash.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from alertd.config.schema import SlackChannel
+from alertd.core.message import Message, one_line, render
+from alertd.core.notification import Notification
+from alertd.delivery.channels.base import DeliveryError, SendContext
+from alertd.delivery.channels.http import body_hint, post, raise_for_status, url_secrets
+
+__all__ = ["SlackSender", "blocks"]
+
+_HEADER_MAX = 150  # Block Kit: a header's plain_text is at most 150 characters
+_SECTION_MAX = 3000  # and a section's text at most 3,000
+_CONTEXT_MAX = 10  # and a context block at most 10 elements
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping: only &, < and > are special (https://api.slack.com/reference/surfaces/formatting)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def blocks(msg: Message) -> list[dict[str, Any]]:
+    """The Block Kit layout: header, when (zones + how far), notes, links, tags."""
+    when = [f"*{escape(msg.headline.capitalize())}*", *(f"Due {escape(str(d))}" for d in msg.dues)]
+    if msg.late_note:
+        when.append(f"_{escape(msg.late_note)}_")
+    out: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(one_line(msg.title), _HEADER_MAX)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(when), _SECTION_MAX)}},
+    ]
+    if msg.notes:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(escape(msg.notes), _SECTION_MAX)}})
+    if msg.links:
+        lines = "\n".join(f"• <{escape(link)}>" for link in msg.links)
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(lines, _SECTION_MAX)}})
+    if msg.tags:
+        tags = [{"type": "mrkdwn", "text": f"`{escape(tag)}`"} for tag in msg.tags[:_CONTEXT_MAX]]
+        out.append({"type": "context", "elements": tags})
+    return out
+
+
+class SlackSender:
+    def __init__(self, name: str, config: SlackChannel, ctx: SendContext) -> None:
+        self.name = name
+        self.config = config
+        self.ctx = ctx
+        ctx.redact.update(url_secrets(config.url.get_secret_value()))
+        self._url = config.url.get_secret_value()
+        self._pace_key = ctx.pacer.key(self._url)
+        self._paced: set[str] = set()  # notes whose pacing slot `ready` already waited for
+
+    async def ready(self, note: Notification) -> None:
+        """Wait for this webhook's next one-a-second slot (the dispatcher calls this first)."""
+        await self.ctx.pacer.wait(self._pace_key)
+        self._paced.add(note.key)
+
+    def body(self, note: Notification, *, now: datetime) -> dict[str, Any]:
+        msg = render(note, now=now, channel_zone=self.config.timezone)
+        return {"text": escape(msg.summary), "blocks": blocks(msg)}  # the fallback is mrkdwn too
+
+    async def send(self, note: Notification, *, now: datetime) -> None:
+        content = json.dumps(self.body(note, now=now), ensure_ascii=False).encode()
+        if note.key in self._paced:
+            self._paced.discard(note.key)
+        else:
+            await self.ctx.pacer.wait(self._pace_key)
+        response = await post(self.ctx, self._url, content=content,
+                              headers={"Content-Type": "application/json"}, time_limit=self.config.timeout)
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        reason = body_hint(response, self.ctx)
+        if status == 429:
+            try:
+                raise_for_status(response, self.ctx, now=now, detail=reason or "rate limited")
+            except DeliveryError as exc:
+                # Every sender to this URL waits, not only the one that was told to.
+                self.ctx.pacer.hold(self._pace_key, exc.retry_after or 1.0)
+                raise
+        # Slack's documented webhook errors: 400 invalid_payload, 403 action_prohibited /
+        # posting_to_general_channel_denied, 404 channel_not_found / no_service, 410
+        # channel_is_archived. None of them can succeed on retry; the webhook or the
+        # message must change. https://api.slack.com/messaging/webhooks#handling_errors
+        permanent = True if status in (400, 403, 404, 410) else None
+        raise_for_status(response, self.ctx, now=now, permanent=permanent, detail=reason)

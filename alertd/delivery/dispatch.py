@@ -1,0 +1,164 @@
+"""Delivery: concurrent, bounded, recorded, retried.
+
+Each delivery is recorded `sending` before the request leaves and `sent` after the receiver
+accepted it. A failure is retried with exponential backoff and jitter (or after the receiver's
+`Retry-After`) until the deadline is more than the catch-up window past; the retry instant is
+kept in the ledger (`next_retry_at`), so retries survive a restart. A give-up is logged as
+`alert.failed` with its reason and kept in the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import structlog
+
+from alertd.core.display import rfc3339
+from alertd.core.notification import Notification
+from alertd.delivery.channels.base import DeliveryError
+from alertd.delivery.channels.registry import Sender
+from alertd.metrics import Metrics
+from alertd.redact import Redactor
+from alertd.store.groupcommit import GroupCommit
+from alertd.store.ledger import Ledger
+
+__all__ = ["Dispatcher", "backoff"]
+
+log = structlog.get_logger("alertd.delivery.dispatch")
+
+RETRY_BASE = 2.0  # seconds before the first retry
+RETRY_CAP = 600.0  # never wait longer than this between attempts (unless Retry-After says so)
+RETRY_AFTER_CAP = 3600.0  # a Retry-After longer than this is not believed
+
+
+def backoff(attempt: int, *, retry_after: float | None, rand: float) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based); `rand` is in [0, 1)."""
+    if retry_after is not None and retry_after >= 0:
+        return min(retry_after, RETRY_AFTER_CAP)
+    # "Equal jitter": half fixed, half random, so retries spread but never come too fast.
+    base = min(RETRY_BASE * 2 ** (attempt - 1), RETRY_CAP)
+    return base / 2 + base / 2 * rand
+
+
+class Dispatcher:
+    """Runs deliveries as tasks, at most `concurrency` at once.
+
+    `on_retry(key, deadline_id, at)` is called when a retry has been recorded, so the daemon can
+    wake up for it. `busy` holds the keys this process is delivering (queued or in flight).
+    """
+
+    def __init__(self, ledger: Ledger, *, concurrency: int, window: timedelta, clock: Callable[[], datetime],
+                 on_retry: Callable[[str, str, datetime], None], redact: Redactor,
+                 rand: Callable[[], float] = random.random, metrics: Metrics | None = None) -> None:
+        self.ledger = ledger
+        self.marks = GroupCommit(ledger)
+        self.window = window
+        self.clock = clock
+        self.on_retry = on_retry
+        self.redact = redact
+        self.rand = rand
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.senders: Mapping[str, Sender] = {}
+        self.busy: set[str] = set()
+        self._sem = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accepting = True
+
+    def submit(self, note: Notification, *, attempt: int) -> None:
+        """Start delivering `note` (its ledger row exists and is pending or sending)."""
+        if not self._accepting or note.key in self.busy:
+            return
+        self.busy.add(note.key)
+        task = asyncio.get_running_loop().create_task(self._deliver(note, attempt))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, note: Notification, attempt: int) -> None:
+        try:
+            # A channel that must pace itself (Slack: one message a second per webhook) waits for
+            # its turn BEFORE taking a slot, so a burst to one Slack URL cannot hold every slot
+            # while other channels' deliveries queue behind it.
+            ready = getattr(self.senders.get(note.channel), "ready", None)
+            if ready is not None:
+                await ready(note)
+            async with self._sem:
+                if not self._accepting:
+                    return  # left pending in the ledger: the next start sends it
+                await self._attempt(note, attempt)
+        finally:
+            self.busy.discard(note.key)
+
+    async def _attempt(self, note: Notification, attempt: int) -> None:
+        now = self.clock()
+        late = max(int((now - note.scheduled_for).total_seconds()), 0)
+        note = replace(note, late_by_seconds=late)
+        fields = {"alert_id": note.key, "deadline": note.deadline.id, "lead": note.lead.iso, "channel": note.channel,
+                  "attempt": attempt}
+        await self.marks.sending(note.key, now=now)
+        sender = self.senders.get(note.channel)
+        try:
+            if sender is None:
+                raise DeliveryError(f"channel {note.channel!r} is not configured", permanent=True)
+            await sender.send(note, now=now)
+        except DeliveryError as exc:
+            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, started=now)
+            return
+        except Exception as exc:  # a sender bug must not kill the daemon; treat it as transient
+            self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None,
+                         started=now)
+            return
+        done = self.clock()
+        await self.marks.sent(note.key, now=done)
+        self.metrics.attempt(note.channel, (done - now).total_seconds(), retry=False)
+        self.metrics.delivery(note.channel, "sent", lateness=(done - note.scheduled_for).total_seconds())
+        log.info("alert.sent", **fields, scheduled_for=rfc3339(note.scheduled_for), late_by_seconds=late,
+                 took_ms=round((done - now).total_seconds() * 1000, 1))
+
+    def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
+                retry_after: float | None, started: datetime) -> None:
+        error = self.redact(error)
+        now = self.clock()
+        took = (now - started).total_seconds()
+        if permanent:
+            self.ledger.finish(note.key, "failed", reason="permanent", error=error, now=now)
+            self.metrics.attempt(note.channel, took, retry=False)
+            self.metrics.delivery(note.channel, "failed")
+            log.error("alert.failed", **fields, reason="permanent", error=error)
+            return
+        at = now + timedelta(seconds=backoff(fields["attempt"], retry_after=retry_after, rand=self.rand()))
+        give_up_at = note.deadline.due + self.window
+        if at > give_up_at:
+            self.ledger.finish(note.key, "failed", reason="retry_window_closed", error=error, now=now)
+            self.metrics.attempt(note.channel, took, retry=False)
+            self.metrics.delivery(note.channel, "failed")
+            log.error("alert.failed", **fields, reason="retry_window_closed", error=error)
+            return
+        self.ledger.mark_retry(note.key, at=at, error=error, now=now)
+        self.metrics.attempt(note.channel, took, retry=True)
+        log.warning("alert.retry", **fields, error=error, retry_at=rfc3339(at),
+                    retry_in_seconds=round((at - now).total_seconds(), 3))
+        self.on_retry(note.key, note.deadline.id, at)
+
+    async def drain(self, grace: float) -> int:
+        """Stop taking work; let in-flight deliveries finish for up to `grace` seconds, then cancel
+        them (their rows stay `sending` and are resent on the next start). Returns how many were cut."""
+        self._accepting = False
+        tasks = set(self._tasks)
+        if not tasks:
+            return 0
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        return len(pending)
+
+    def cancel_all(self) -> None:
+        """A second stop signal: give up waiting."""
+        self._accepting = False
+        for task in self._tasks:
+            task.cancel()
