@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/alertd run --config config
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -1,12 +1,16 @@
-"""Shared fixtures: config directories written from text."""
+"""Shared fixtures: config directories written from text, a scripted loopback HTTP receiver.
+
+The daemon tests have their own `receiver` (tests/daemon/conftest.py), which records arrival times."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.peers import Receiver
 
 
 @pytest.fixture
@@ -26,3 +30,13 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return write
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.thread.start()
+    yield r
+    r.release.set()
+    r.server.shutdown()
+    r.server.server_close()

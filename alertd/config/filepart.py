@@ -188,8 +188,7 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
         part.error(("deadlines",), "deadlines must be a list of deadline entries",
                    "start each deadline with '- id: ...'")
         return
-    assert part.located is not None
-    lines = part.located.item_lines
+    lines = part.located.item_lines if part.located is not None else {}
     share = pool.setdefault
     entries = part.entries
     for i, item in enumerate(raw):

@@ -107,7 +107,8 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     problems += merged.problems
     deadlines: list[Deadline] = []
     for resolved in results:
-        assert resolved is not None
+        if resolved is None:  # the loop above ends only when every part is resolved
+            raise RuntimeError("a config part was left unresolved")
         deadlines.extend(resolved.deadlines)
         problems.extend(resolved.problems)
     secrets = set().union(*(p.secrets for p in parts)) if parts else set()

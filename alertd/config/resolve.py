@@ -162,7 +162,8 @@ def settle(part: FilePart, ctx: Context) -> None:
 
 def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
     """The deadlines of `part`'s entries (but those at the indexes in `skip`) in `ctx`."""
-    assert not part.settled, "a settled part has no entries left"
+    if part.settled:
+        raise ValueError("a settled part has no entries left")
     skipped = frozenset(skip)
     out: list[Deadline] = []
     problems: list[Problem] = []

@@ -128,6 +128,14 @@ def _parse_due_slowly(text: str, m: re.Match[str]) -> WrittenDue:
     return WrittenDue(wall=wall, instant=None, end_of_day=end_of_day)
 
 
+def _offset(zone: ZoneInfo, wall: datetime) -> timedelta:
+    """The UTC offset of naive `wall` in `zone` (an IANA zone always has one)."""
+    offset = zone.utcoffset(wall)
+    if offset is None:
+        raise ValueError(f"zone {zone} gives no UTC offset for {wall}")
+    return offset
+
+
 def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
     """The UTC instant of naive local `wall` in `zone`, and how it was resolved.
 
@@ -137,9 +145,8 @@ def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
     offsets also classify the wall time: equal where it occurs once; in a gap the
     earlier (fold=0) offset is the smaller (clocks jump forward), in a fold the larger.
     """
-    first = zone.utcoffset(wall)  # a tzinfo reads the wall fields and fold of a naive datetime
-    second = zone.utcoffset(wall.replace(fold=1))
-    assert first is not None and second is not None
+    first = _offset(zone, wall)  # a tzinfo reads the wall fields and fold of a naive datetime
+    second = _offset(zone, wall.replace(fold=1))
     instant = (wall - first).replace(tzinfo=UTC)
     if first == second:
         return instant, Resolution.EXACT
@@ -150,7 +157,8 @@ def due_instant(written: WrittenDue, zone: ZoneInfo) -> tuple[datetime, Resoluti
     """The UTC instant of a written due, and how its wall time was resolved."""
     if written.instant is not None:
         return written.instant, Resolution.EXACT
-    assert written.wall is not None
+    if written.wall is None:
+        raise ValueError("a written due has a wall time or an instant")
     return resolve(written.wall, zone)
 
 
@@ -165,6 +173,5 @@ def fire_instant(written: WrittenDue, due: datetime, zone: ZoneInfo, lead: Lead)
         return due - timedelta(seconds=lead.seconds) if lead.seconds else due
     wall = written.wall if written.wall is not None else due.astimezone(zone).replace(tzinfo=None)
     wall -= timedelta(days=lead.days)
-    offset = zone.utcoffset(wall)  # fold=0: `resolve`'s instant, without classifying it
-    assert offset is not None
+    offset = _offset(zone, wall)  # fold=0: `resolve`'s instant, without classifying it
     return (wall - offset - timedelta(seconds=lead.seconds)).replace(tzinfo=UTC)

@@ -175,8 +175,8 @@ class Engine:
                         log.info("alert.catchup", **fields, late_by_seconds=int((now - a.fire_at).total_seconds()))
                 elif dec.action is Action.WAIT:
                     at = known[dec.key].next_retry_at
-                    assert at is not None
-                    self.timetable.add_retry(dec.key, d.id, at)
+                    if at is not None:  # WAIT is decided only for a row with a retry instant
+                        self.timetable.add_retry(dec.key, d.id, at)
                 elif dec.action in (Action.SUPERSEDED, Action.MISSED, Action.FAILED):
                     record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at,
                                          dec.action.value, dec.reason.value))

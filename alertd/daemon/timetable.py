@@ -81,7 +81,8 @@ class Timetable:
 
         Every alert of each must be at or after its due - `reach` (engine: the longest reach).
         """
-        assert self.refine is not None and self.current is not None, "far deadlines need refine and current"
+        if self.refine is None or self.current is None:
+            raise ValueError("far deadlines need refine and current")
         self._take_far(None)
         self._far, self._far_at, self._far_reach = deadlines, 0, reach
 
@@ -147,7 +148,8 @@ class Timetable:
                 if live.get(entry[1]) is not entry:
                     heapq.heappop(alerts)  # replaced or removed
                 elif not entry[2]:
-                    assert self.refine is not None, "a bound needs a refine callback"
+                    if self.refine is None:
+                        raise ValueError("a bound needs a refine callback")
                     heapq.heappop(alerts)
                     del live[entry[1]]
                     self.set_deadline(entry[1], self.refine(entry[1]))

@@ -350,7 +350,8 @@ class Ledger:
 
     def finish(self, key: str, state: str, *, reason: str, now: datetime, error: str | None = None) -> None:
         """Close a row as failed, superseded or missed, keeping it for the record."""
-        assert state in FINAL_STATES
+        if state not in FINAL_STATES:
+            raise ValueError(f"{state!r} is not a final state")
         with self.conn:
             self.conn.execute("UPDATE deliveries SET state = ?, reason = ?, next_retry_at = NULL, "
                               "last_error = coalesce(?, last_error), updated_at = ? WHERE key = ?",

@@ -18,7 +18,7 @@ from alertd.core.planner import alerts_for
 from alertd.core.timerules import due_instant, parse_due
 from alertd.core.zones import get_zone
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2021, 5, 1, 12, 0, tzinfo=UTC)
 
 

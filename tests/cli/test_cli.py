@@ -13,7 +13,7 @@ from freezegun import freeze_time
 from alertd import __version__
 from alertd.cli import main
 
-SEED = Path(__file__).resolve().parent.parent / "config"
+SEED = Path(__file__).resolve().parents[2] / "config"
 
 SEED_PLAN = [
     ("P7D", "2021-05-14T21:00:00Z"),

@@ -9,7 +9,7 @@ import pytest
 
 from alertd.core.leads import Lead
 from alertd.core.message import lead_words, render
-from tests.channels.conftest import seed_deadline, seed_note, utc
+from tests.seed import seed_deadline, seed_note, utc
 
 DUE = utc(2021, 5, 21, 21)
 

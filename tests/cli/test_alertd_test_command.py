@@ -14,7 +14,7 @@ import structlog
 from freezegun import freeze_time
 
 from alertd.cli import main
-from tests.channels.conftest import Answer, Receiver
+from tests.peers import Answer, Receiver
 
 SLACK_TOKEN = "T0001/B0002/slack-token-abcdef"
 HEADER_VALUE = "hdr-value-4c7e91"

@@ -12,7 +12,7 @@ from alertd.core.timerules import parse_due
 from alertd.daemon.engine import Engine
 from alertd.daemon.timetable import Timetable
 from alertd.store.ledger import Ledger
-from tests.test_engine_burst import Recorder
+from tests.daemon.test_engine_burst import Recorder
 
 AT = datetime(2030, 1, 1, 0, 0, tzinfo=UTC)
 START = AT - timedelta(days=30)  # every alert is far ahead at start-up

@@ -20,7 +20,8 @@ from alertd.delivery.channels.http import retry_after_seconds
 from alertd.delivery.channels.pace import Pacer
 from alertd.delivery.channels.registry import build_sender
 from alertd.redact import Redactor
-from tests.channels.conftest import Answer, Receiver, seed_note
+from tests.peers import Answer, Receiver
+from tests.seed import seed_note
 
 SECRET = "whsec_" + base64.b64encode(b"sixteen-byte-key-for-tests").decode()
 

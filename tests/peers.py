@@ -1,35 +1,11 @@
-"""Real loopback peers for the channel tests: an HTTP receiver with scripted answers."""
+"""A scripted loopback HTTP receiver: the real peer of the Slack, webhook and `alertd test` tests."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
-import pytest
-
-from alertd.config import load_config
-from alertd.core.leads import parse_lead
-from alertd.core.model import Deadline
-from alertd.core.notification import Notification
-
-SEED_CONFIG = Path(__file__).resolve().parents[2] / "config"
-
-
-def seed_deadline() -> Deadline:
-    """The shipped deadline: end of Fri 21 May 2021 in Moscow = 2021-05-21T21:00:00Z."""
-    config = load_config(SEED_CONFIG, env={})
-    return next(d for d in config.deadlines if d.id == "us-diplomats-leave-russia")
-
-
-def seed_note(lead: str = "1d", channel: str = "ops", late_by_seconds: int = 0) -> Notification:
-    d = seed_deadline()
-    value = parse_lead(lead)
-    return Notification.for_alert(d, value, d.fire_at(value), channel, late_by_seconds=late_by_seconds)
 
 
 @dataclass
@@ -97,17 +73,3 @@ class Receiver:
 
     def answer(self, *answers: Answer) -> None:
         self.script.extend(answers)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.release.set()
-    r.server.shutdown()
-    r.server.server_close()
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)

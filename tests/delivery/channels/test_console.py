@@ -10,7 +10,7 @@ from alertd.config.schema import ConsoleChannel
 from alertd.core.message import render
 from alertd.delivery.channels.base import SendContext
 from alertd.delivery.channels.registry import build_sender
-from tests.channels.conftest import seed_note
+from tests.seed import seed_note
 
 
 def test_the_console_logs_the_shared_message() -> None:

@@ -20,7 +20,7 @@ from alertd.config.schema import EmailChannel
 from alertd.delivery.channels.base import DeliveryError, SendContext
 from alertd.delivery.channels.registry import build_sender
 from alertd.redact import Redactor
-from tests.channels.conftest import seed_note
+from tests.seed import seed_note
 
 PASSWORD = "smtp-pass-Zq81"
 

@@ -10,7 +10,7 @@ import pytest
 
 from alertd.core.ics import build_calendar, build_event, escape_text, fold
 from alertd.core.planner import alerts_for
-from tests.channels.conftest import seed_deadline, utc
+from tests.seed import seed_deadline, utc
 
 NOW = utc(2021, 5, 1, 12, 0, 0)
 
