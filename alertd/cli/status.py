@@ -29,7 +29,8 @@ from alertd.core.planner import plan
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
-from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError, Row
+from alertd.store.base import Row
+from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
 
 __all__ = ["cmd_status", "delivery_item", "next_items"]
 

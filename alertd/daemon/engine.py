@@ -21,7 +21,7 @@ from alertd.core.planner import alerts_for, reach
 from alertd.daemon.timetable import Timetable
 from alertd.delivery.dispatch import Dispatcher
 from alertd.metrics import Metrics
-from alertd.store.ledger import Ledger, NewRow
+from alertd.store.base import NewRow, Store
 
 __all__ = ["Engine"]
 
@@ -36,7 +36,7 @@ _due = attrgetter("due")
 
 
 class Engine:
-    def __init__(self, deadlines: Iterable[Deadline], *, ledger: Ledger, timetable: Timetable,
+    def __init__(self, deadlines: Iterable[Deadline], *, ledger: Store, timetable: Timetable,
                  dispatcher: Dispatcher, window: timedelta, metrics: Metrics | None = None) -> None:
         self.deadlines: dict[str, Deadline] = {d.id: d for d in deadlines}
         self.ledger = ledger

@@ -23,8 +23,8 @@ from alertd.delivery.channels.base import DeliveryError
 from alertd.delivery.channels.registry import Sender
 from alertd.metrics import Metrics
 from alertd.redact import Redactor
+from alertd.store.base import Store
 from alertd.store.groupcommit import GroupCommit
-from alertd.store.ledger import Ledger
 
 __all__ = ["Dispatcher", "backoff"]
 
@@ -51,7 +51,7 @@ class Dispatcher:
     wake up for it. `busy` holds the keys this process is delivering (queued or in flight).
     """
 
-    def __init__(self, ledger: Ledger, *, concurrency: int, window: timedelta, clock: Callable[[], datetime],
+    def __init__(self, ledger: Store, *, concurrency: int, window: timedelta, clock: Callable[[], datetime],
                  on_retry: Callable[[str, str, datetime], None], redact: Redactor,
                  rand: Callable[[], float] = random.random, metrics: Metrics | None = None) -> None:
         self.ledger = ledger

@@ -1,4 +1,4 @@
-"""Group commit: ledger marks made in one event-loop iteration share one SQLite transaction.
+"""Group commit: the marks made in one event-loop iteration share one store transaction.
 
 At midnight thousands of deliveries start together; a commit each for `sending` and `sent` would
 make the ledger the bottleneck. Each caller still waits until its mark is committed, so
@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from alertd.store.ledger import Ledger
+from alertd.store.base import Mark, Store
 
 __all__ = ["GroupCommit"]
 
 
 class GroupCommit:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Store) -> None:
         self.ledger = ledger
-        self._marks: list[tuple[str, str, datetime]] = []
+        self._marks: list[Mark] = []
         self._waiters: list[asyncio.Future[None]] = []
 
     async def sending(self, key: str, *, now: datetime) -> None:
@@ -29,7 +29,7 @@ class GroupCommit:
         """Returns once the delivery is recorded as accepted."""
         await self._add(("sent", key, now))
 
-    async def _add(self, mark: tuple[str, str, datetime]) -> None:
+    async def _add(self, mark: Mark) -> None:
         loop = asyncio.get_running_loop()
         if not self._marks:
             loop.call_soon(self._flush)  # after every task that runs in this iteration has added its mark

@@ -32,17 +32,15 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["FINAL_STATES", "LEDGER_FILE", "OPEN_STATES", "SCHEMA_VERSION", "Ledger", "LedgerError", "Row", "fmt",
-           "parse"]
+from alertd.store.base import FINAL_STATES, Mark, NewRow, Row, StoreError
+
+__all__ = ["LEDGER_FILE", "SCHEMA_VERSION", "Ledger", "LedgerError", "fmt", "parse"]
 
 LEDGER_FILE = "ledger.sqlite3"  # in the state directory (`alertd run` writes it, `alertd status` reads it)
 SCHEMA_VERSION = 1
-OPEN_STATES = ("pending", "sending")
-FINAL_STATES = ("sent", "failed", "superseded", "missed")
 _CHUNK = 500  # SQLite's default limit on bound parameters is 999 (older builds)
 
 _SCHEMA = """
@@ -78,7 +76,7 @@ _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attem
             "last_attempt_at, sent_at, next_retry_at, last_error, updated_at")
 
 
-class LedgerError(Exception):
+class LedgerError(StoreError):
     """The ledger cannot be opened or written: the message names the path and the cause."""
 
 
@@ -94,48 +92,13 @@ def parse(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One delivery as recorded."""
-
-    key: str
-    deadline_id: str
-    lead: str
-    due: datetime
-    channel: str
-    fire_at: datetime
-    state: str
-    reason: str | None
-    attempts: int
-    first_attempt_at: datetime | None
-    last_attempt_at: datetime | None
-    sent_at: datetime | None
-    next_retry_at: datetime | None
-    last_error: str | None
-    updated_at: datetime
-
-    @classmethod
-    def from_sql(cls, r: Sequence) -> Row:
-        return cls(r[0], r[1], r[2], parse(r[3]), r[4], parse(r[5]), r[6], r[7], r[8], parse(r[9]),  # type: ignore[arg-type]
-                   parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]))  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True)
-class NewRow:
-    """A decision to record: a delivery that becomes pending, superseded or missed."""
-
-    key: str
-    deadline_id: str
-    lead: str
-    due: datetime
-    channel: str
-    fire_at: datetime
-    state: str
-    reason: str | None = None
+def _row(r: Sequence) -> Row:
+    return Row(r[0], r[1], r[2], parse(r[3]), r[4], parse(r[5]), r[6], r[7], r[8], parse(r[9]),  # type: ignore[arg-type]
+               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]))  # type: ignore[arg-type]
 
 
 class Ledger:
-    """The SQLite ledger. Every method is one short transaction; reads go through indexes."""
+    """The SQLite ledger, a `Store` (base.py). Every method is one short transaction; reads use indexes."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -251,7 +214,7 @@ class Ledger:
     # -- reading deliveries -------------------------------------------------------------------
     def get(self, key: str) -> Row | None:
         r = self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE key = ?", (key,)).fetchone()
-        return Row.from_sql(r) if r else None
+        return _row(r) if r else None
 
     def rows(self, keys: Iterable[str]) -> dict[str, Row]:
         """The recorded rows among `keys`, by key (chunked IN queries on the primary key)."""
@@ -261,28 +224,28 @@ class Ledger:
             chunk = keys[i:i + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE key IN ({marks})", chunk):
-                out[r[0]] = Row.from_sql(r)
+                out[r[0]] = _row(r)
         return out
 
     def unfinished(self) -> list[Row]:
         """Rows still pending or sending (through the partial index)."""
-        return [Row.from_sql(r) for r in self.conn.execute(
+        return [_row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('pending', 'sending')")]
 
     def next(self, limit: int = 10) -> list[Row]:
         """Pending rows in the order they will be attempted (for `alertd status`)."""
-        return [Row.from_sql(r) for r in self.conn.execute(
+        return [_row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('pending', 'sending') "
             "ORDER BY coalesce(next_retry_at, fire_at) LIMIT ?", (limit,))]
 
     def recent(self, limit: int = 20) -> list[Row]:
         """The most recently changed rows, newest first."""
-        return [Row.from_sql(r) for r in self.conn.execute(
+        return [_row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,))]
 
     def failures(self, limit: int = 20) -> list[Row]:
         """Given-up and missed deliveries, newest first."""
-        return [Row.from_sql(r) for r in self.conn.execute(
+        return [_row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('failed', 'missed') "
             "ORDER BY updated_at DESC LIMIT ?", (limit,))]
 
@@ -292,7 +255,7 @@ class Ledger:
 
     def iter_all(self) -> Iterator[Row]:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries ORDER BY fire_at, key"):
-            yield Row.from_sql(r)
+            yield _row(r)
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[None]:
@@ -336,7 +299,7 @@ class Ledger:
             self.conn.execute("UPDATE deliveries SET state = 'sent', reason = NULL, sent_at = ?, next_retry_at = NULL, "
                               "updated_at = ? WHERE key = ?", (stamp, stamp, key))
 
-    def apply_marks(self, marks: Iterable[tuple[str, str, datetime]]) -> None:
+    def apply_marks(self, marks: Iterable[Mark]) -> None:
         """`sending` and `sent` marks (state, key, now) in one transaction, in order."""
         with self.conn:
             self.conn.execute("BEGIN")

@@ -16,8 +16,9 @@ import structlog
 from alertd.daemon.notify import Notifier
 from alertd.logs import configure_logging
 from alertd.redact import Redactor
+from alertd.store.base import NewRow
 from alertd.store.groupcommit import GroupCommit
-from alertd.store.ledger import Ledger, NewRow
+from alertd.store.ledger import Ledger
 
 NOW = datetime(2021, 5, 20, 21, 0, tzinfo=UTC)
 

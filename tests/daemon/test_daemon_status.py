@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from alertd.core.display import rfc3339
-from alertd.store.ledger import Ledger, NewRow
+from alertd.store.base import NewRow
+from alertd.store.ledger import Ledger
 
 from .conftest import REPO, iso
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alertd.store.ledger import SCHEMA_VERSION, Ledger, LedgerError, NewRow
+from alertd.store.base import NewRow
+from alertd.store.ledger import SCHEMA_VERSION, Ledger, LedgerError
 
 NOW = datetime(2021, 5, 20, 21, 0, tzinfo=UTC)
 DUE = datetime(2021, 5, 21, 21, 0, tzinfo=UTC)

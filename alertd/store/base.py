@@ -1,0 +1,115 @@
+"""What the daemon and the commands need from a state store, whatever engine keeps it.
+
+`Store` is the interface: remembering which deadlines were seen, recording decisions, marking
+deliveries as they go, and reading them back for `alertd status`. `Ledger` (SQLite, ledger.py)
+implements it; another engine implements the same operations with the same meanings.
+
+A delivery row's life: created `pending` when its alert's instant has passed and alertd decided
+to send it (or `superseded` / `missed` when it decided not to); `sending` once an attempt has
+started (a crash leaves it so, and it is sent again with the same key); then `sent` after the
+receiver accepted it, back to `pending` with a `next_retry_at` after a failure worth retrying,
+or `failed` when alertd gave up. `sent`, `failed`, `superseded` and `missed` are final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["FINAL_STATES", "OPEN_STATES", "Mark", "NewRow", "Row", "Store", "StoreError"]
+
+OPEN_STATES = ("pending", "sending")
+FINAL_STATES = ("sent", "failed", "superseded", "missed")
+
+Mark = tuple[str, str, datetime]  # ("sending" | "sent", delivery key, when)
+
+
+class StoreError(Exception):
+    """The store cannot be opened, read or written: the message names where and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One delivery as recorded."""
+
+    key: str
+    deadline_id: str
+    lead: str
+    due: datetime
+    channel: str
+    fire_at: datetime
+    state: str
+    reason: str | None
+    attempts: int
+    first_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    sent_at: datetime | None
+    next_retry_at: datetime | None
+    last_error: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A decision to record: a delivery that becomes pending, superseded or missed."""
+
+    key: str
+    deadline_id: str
+    lead: str
+    due: datetime
+    channel: str
+    fire_at: datetime
+    state: str
+    reason: str | None = None
+
+
+class Store(Protocol):
+    """The state store's operations. Instants are aware UTC datetimes; `now` comes from the caller."""
+
+    path: Path  # where it lives, for messages
+
+    # deadlines seen: a deadline whose due passed before it was ever seen sends nothing
+    def see(self, pairs: Iterable[tuple[str, datetime]], *, now: datetime) -> None:
+        """Remember (deadline id, due) pairs first seen at `now`; known pairs keep their time."""
+
+    def first_seen(self, pairs: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], datetime]:
+        """When each pair was first seen; pairs never seen are absent."""
+
+    # decisions and marks
+    def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:
+        """Record decisions at once. A final row is left alone; an open one takes the new state."""
+
+    def apply_marks(self, marks: Iterable[Mark]) -> None:
+        """`sending` (attempts + 1) and `sent` marks, at once and in order."""
+
+    def mark_retry(self, key: str, *, at: datetime, error: str, now: datetime) -> None:
+        """Back to `pending`, to be tried again at `at`; `error` (redacted) is kept."""
+
+    def finish(self, key: str, state: str, *, reason: str, now: datetime, error: str | None = None) -> None:
+        """Close a row as failed, superseded or missed with a named reason."""
+
+    # reading
+    def get(self, key: str) -> Row | None: ...
+
+    def rows(self, keys: Iterable[str]) -> dict[str, Row]:
+        """The rows of those keys that exist."""
+
+    def unfinished(self) -> list[Row]:
+        """Rows still pending or sending."""
+
+    def next(self, limit: int = 10) -> list[Row]:
+        """Open rows in the order they will be attempted."""
+
+    def recent(self, limit: int = 20) -> list[Row]:
+        """The most recently changed rows, newest first."""
+
+    def failures(self, limit: int = 20) -> list[Row]:
+        """Failed and missed rows, newest first."""
+
+    def counts(self) -> dict[str, int]:
+        """How many rows are in each state."""
+
+    def close(self) -> None: ...
