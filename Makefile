@@ -3,22 +3,34 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+# The test extra compiles libfaketime from its C source (--no-binary: PyPI's wheel holds a copy
+# prebuilt for x86-64 only), so the compiler is checked first, with a plain message if it is missing.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m tests.hostdeps --build
+	$(BIN)/python -m pip install --quiet --no-binary libfaketime -e '.[test]'
+	touch $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/alertd run --config config
 
-test: lint
+# tests.hostdeps stops here, naming what is missing and how to install it, before any test runs;
+# then the lint (ruff, and the layers contract), then the suite.
+test: $(TEST_STAMP)
+	$(BIN)/python -m tests.hostdeps
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
@@ -26,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) state .pytest_cache .ruff_cache
+	rm -rf $(VENV) state build .pytest_cache .ruff_cache

@@ -26,8 +26,8 @@ _OVERALL = re.compile(r"Overall exposure level for \S+: (\d+(?:\.\d+)?) (\w+)")
 def systemd_analyze() -> str:
     path = shutil.which("systemd-analyze")
     if path is None:
-        pytest.fail("systemd-analyze is not installed: `apt-get install systemd` (.ci/run does this) "
-                    "to check systemd/alertd.service")
+        pytest.fail("systemd-analyze is not installed: `apt-get install --no-install-recommends systemd` "
+                    "to check systemd/alertd.service (`make test` says so before any test; .ci/run installs it)")
     return path
 
 
@@ -73,7 +73,8 @@ def exposure(output: str) -> tuple[float, str]:
 
 def test_the_unit_verifies_without_any_output(tmp_path: Path) -> None:
     """`verify` only warns (unknown keys, bad values), so the pass criterion is empty output."""
-    assert Path("/bin/kill").exists(), "ExecReload needs /bin/kill: apt-get install procps (.ci/run does this)"
+    assert Path("/bin/kill").exists(), ("ExecReload needs /bin/kill: `apt-get install --no-install-recommends procps` "
+                                      "(`make test` says so before any test; .ci/run installs it)")
     result = analyze("verify", str(unit_copy(tmp_path)))
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 

@@ -1,5 +1,7 @@
 """Wall-clock jumps under libfaketime: the daemon's wall clock moves, its monotonic clock does not.
 
+The library is the one the test extra's `libfaketime` package compiles from libfaketime's C source
+(see pyproject.toml), never a system package, so every machine runs the same build.
 libfaketime re-reads FAKETIME_TIMESTAMP_FILE at most every FAKETIME_CACHE_DURATION seconds, so a
 jump written to the file reaches the daemon within a second; the daemon must then act within the
 rest of the 2 s budget.
@@ -7,25 +9,27 @@ rest of the 2 s budget.
 
 from __future__ import annotations
 
-import glob
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ..hostdeps import libfaketime_path, probe_libfaketime
 from .conftest import iso, parse_instant
 
 pytestmark = pytest.mark.slow
 
 
 def libfaketime() -> str:
-    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1")
-                   + glob.glob("/usr/local/lib/faketime/libfaketime.so.1"))
-    if not found:
-        # Not a skip: without this test nobody checks the clock-jump promise. .ci/run installs it.
-        pytest.fail("libfaketime is not installed: `apt-get install faketime` (Debian); .ci/run does this in CI")
-    return found[0]
+    """The library built by the test extra's `libfaketime` package, checked to move a clock."""
+    try:
+        path = libfaketime_path()
+        probe_libfaketime(path)
+    except LookupError as error:
+        # Not a skip: without this test nobody checks the clock-jump promise.
+        pytest.fail(str(error))
+    return str(path)
 
 
 def faketime_env(stamp_file: Path) -> dict[str, str]:

@@ -28,7 +28,7 @@ _FIXED_HEADERS = frozenset({"content-type", "user-agent", "content-length", "hos
 
 
 def payload(note: Notification, *, now: datetime, channel_zone: str | None = None) -> dict[str, Any]:
-    """The JSON document of DESIGN.md section 6, for `note` sent at `now`."""
+    """The JSON document docs/webhook.md describes, for `note` sent at `now`."""
     d = note.deadline
     return {
         "type": note.kind,
