@@ -28,12 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alertd.core.notification import Notification
 
-from alertd.channels import SendContext
-from alertd.channels.webhook import WebhookSender, payload
 from alertd.config import load_config
-from alertd.leads import parse_lead
-from alertd.notification import Notification
+from alertd.core.leads import parse_lead
+from alertd.delivery.channels.base import SendContext
+from alertd.delivery.channels.webhook import WebhookSender, payload
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
