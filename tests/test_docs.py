@@ -28,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alertd.core.notification import Notification
 
 from alertd.config import load_config
 from alertd.core.leads import parse_lead
+from alertd.core.notification import Notification
 from alertd.delivery.channels.base import SendContext
 from alertd.delivery.channels.webhook import WebhookSender, payload
 
