@@ -35,7 +35,7 @@ OUTCOMES: tuple[Outcome, ...] = ("sent", "failed", "superseded", "missed")
 
 # One HTTP request or SMTP session: loopback is milliseconds, a slow relay tens of seconds.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-# How long after its instant an alert was accepted: the contract is "tens of milliseconds"
+# How long after its instant an alert was accepted: the goal is "tens of milliseconds"
 # on time; catch-up after downtime or retries can be hours.
 _LATENESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 900, 3600, 4 * 3600, 86400)
 

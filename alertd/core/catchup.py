@@ -1,7 +1,7 @@
 """What to do with alerts whose instant has passed: a pure decision, returned as named reasons.
 
 The same function decides an on-time alert (its instant just passed), a retry that came due, and
-the catch-up after downtime, a reload or a wall-clock jump; the contract's rules (section 5):
+the catch-up after downtime, a reload or a wall-clock jump; the rules (docs/ledger.md, README "Operations"):
 
 - while the deadline is still ahead, only the latest passed reminder per deadline and channel is
   sent (marked late when it is); older ones are superseded;

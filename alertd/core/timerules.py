@@ -141,7 +141,7 @@ def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
 
     PEP 495's fold=0 reads a wall time in a gap with the offset in force before the
     transition (which shifts it forward by the gap) and takes the earlier of two
-    instants in a fold: the contract's `compatible` rule exactly. The two folds'
+    instants in a fold: the `compatible` rule of docs/time-rules.md exactly. The two folds'
     offsets also classify the wall time: equal where it occurs once; in a gap the
     earlier (fold=0) offset is the smaller (clocks jump forward), in a fold the larger.
     """

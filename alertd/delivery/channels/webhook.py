@@ -1,4 +1,4 @@
-"""The generic JSON webhook: the contract's payload, signed with Standard Webhooks when keyed.
+"""The generic JSON webhook: the payload of docs/webhook.md, signed with Standard Webhooks when keyed.
 
 Spec: https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
 `webhook-id` is the delivery key, so it is the same on every retry and after a
@@ -63,7 +63,7 @@ class WebhookSender:
         """The body and headers of one attempt (pure given `now`)."""
         body = json.dumps(payload(note, now=now, channel_zone=self.config.timezone), ensure_ascii=False,
                           separators=(",", ":")).encode()
-        # The configured headers cannot replace the ones the contract fixes (type, agent, signature).
+        # The configured headers cannot replace the ones alertd fixes (type, agent, signature).
         headers = {k: v.get_secret_value() for k, v in self.config.headers.items()
                    if k.lower() not in _FIXED_HEADERS and not k.lower().startswith("webhook-")}
         headers["Content-Type"] = "application/json"
