@@ -62,7 +62,7 @@ class Timeouts:
 class Target:
     """libpq connection parameters, a display form without the password, and the secrets to redact."""
 
-    params: dict[str, str]
+    params: dict[str, str] = field(repr=False)  # holds the password
     display: str
     redact: Redactor = field(repr=False)
 
