@@ -127,7 +127,7 @@ def batches(url: str) -> None:
             ("claim 200 of them (one statement)", lambda: store.claim(keys, limit=200)),
             ("start_sending 200 (check + mark)", lambda: store.start_sending(keys[:200], now=now)),
             ("apply_marks: 200 sent", lambda: store.apply_marks([("sent", k, now) for k in keys[:200]])),
-            ("sweep (nothing to take)", lambda: store.sweep(limit=200)),
+            ("sweep: take over 200 due rows nobody holds", lambda: store.sweep(limit=200)),
             ("heartbeat", store.heartbeat),
         ]:
             t0 = time.perf_counter()
