@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertd.core.leads import LeadError, parse_lead
 
-__all__ = ["MAX_WATCH", "MIN_WATCH", "Settings", "parse_interval", "resolve_config_dir", "resolve_state_dir"]
+__all__ = ["MAX_WATCH", "MIN_WATCH", "Settings", "parse_interval", "resolve_config_dir", "resolve_instance",
+           "resolve_state_dir"]
 
 MIN_WATCH = timedelta(milliseconds=100)  # (the loop wakes every 250 ms: a shorter interval polls on each wake)
 MAX_WATCH = timedelta(days=1)
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     metrics_addr: str | None = None
     watch: timedelta | None = None  # poll the config directory this often and reload on a change; off by default
+    # Several instances on one PostgreSQL (docs/high-availability.md): a libpq URL whose password may be a
+    # ${NAME} reference; unset: the SQLite ledger in the state directory. SecretStr: never in a repr or a log.
+    database_url: SecretStr | None = None
+    instance: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$")
 
     @field_validator("catchup", mode="before")
     @classmethod
@@ -78,6 +84,11 @@ def resolve_state_dir(settings: Settings) -> Path:
     if systemd:
         return Path(systemd.split(":")[0])
     return Path("state")
+
+
+def resolve_instance(settings: Settings) -> str:
+    """ALERTD_INSTANCE, else the host name: this instance's name in the shared store and in logs."""
+    return settings.instance or socket.gethostname()
 
 
 def parse_interval(text: str) -> timedelta | None:

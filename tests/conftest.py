@@ -40,3 +40,6 @@ def receiver() -> Iterator[Receiver]:
     r.release.set()
     r.server.shutdown()
     r.server.server_close()
+
+
+pytest_plugins = ["tests.pgserver"]  # `pg_url`: a fresh database on a real PostgreSQL (found or started)

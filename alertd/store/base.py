@@ -2,7 +2,9 @@
 
 `Store` is the interface: remembering which deadlines were seen, recording decisions, marking
 deliveries as they go, and reading them back for `alertd status`. `Ledger` (SQLite, ledger.py)
-implements it; another engine implements the same operations with the same meanings.
+implements it; `PostgresStore` (postgres.py) implements the same operations with the same meanings,
+and `Claims` beside them: the leases that let several instances share one database and send each
+delivery once.
 
 A delivery row's life: created `pending` when its alert's instant has passed and alertd decided
 to send it (or `superseded` / `missed` when it decided not to); `sending` once an attempt has
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "Mark", "NewRow", "Row", "Store", "StoreError"]
+__all__ = ["FINAL_STATES", "OPEN_STATES", "Beat", "Claims", "Instance", "Mark", "NewRow", "Row", "Store", "StoreError",
+           "StoreUnavailable"]
 
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed", "superseded", "missed")
@@ -29,6 +32,14 @@ Mark = tuple[str, str, datetime]  # ("sending" | "sent", delivery key, when)
 
 class StoreError(Exception):
     """The store cannot be opened, read or written: the message names where and why."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached now (a database outage, a timeout): try again later.
+
+    The operation either did not happen or, for a write cut off mid-commit, may have happened;
+    every write is safe to repeat.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,7 @@ class Row:
     next_retry_at: datetime | None
     last_error: str | None
     updated_at: datetime
+    claimed_by: str | None = None  # the instance that holds or last held the row's claim (PostgreSQL only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +125,66 @@ class Store(Protocol):
         """How many rows are in each state."""
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One alertd instance on a shared database, as its heartbeats left it."""
+
+    name: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    alive: bool  # heartbeat recent (database clock) and not stopped
+    claims: int  # open deliveries it holds a live lease on
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """A heartbeat's answer: the database's clock, and how far this host's clock is from it."""
+
+    db_now: datetime
+    offset: timedelta  # database clock minus this host's clock (midpoint of the round trip)
+
+
+class Claims(Protocol):
+    """Leases on deliveries, so that instances sharing one database send each delivery once.
+
+    A claim is a lease with an end on the DATABASE's clock (`claim_until`), held by one instance
+    (`claimed_by`). Only an open row (pending or sending) is claimed; a final mark ends the lease.
+    """
+
+    instance: str  # this instance's name: ALERTD_INSTANCE, else the host name
+    lease: timedelta
+
+    def claim(self, keys: Iterable[str], *, limit: int | None = None) -> list[Row]:
+        """Take the open rows among `keys` that no other instance holds a live lease on, up to
+        `limit`, in one statement; returns them (this instance's own live claims included)."""
+
+    def sweep(self, *, limit: int) -> list[Row]:
+        """Take over open rows whose instant has passed and whose lease expired or was never
+        taken (a dead or frozen instance's work), up to `limit`; returns them."""
+
+    def start_sending(self, keys: Iterable[str], *, now: datetime) -> set[str]:
+        """The check right before sending: mark `sending` (attempts + 1) and extend the lease of
+        those keys whose lease this instance still holds on the database's clock; returns them.
+        A key missing from the answer must not be sent."""
+
+    def renew(self, keys: Iterable[str]) -> set[str]:
+        """Extend the leases still recorded as this instance's; returns the keys renewed."""
+
+    def release(self, keys: Iterable[str] | None = None) -> int:
+        """End this instance's leases on `keys` (all of them when None) so others take over at
+        once; returns how many ended."""
+
+    def heartbeat(self) -> Beat:
+        """Record this instance as alive now; returns the database's clock."""
+
+    def instances(self) -> list[Instance]:
+        """Every instance that ever registered, live and dead, by name."""
+
+    def stop(self) -> None:
+        """A clean shutdown: release every lease and record this instance as stopped."""
