@@ -82,10 +82,18 @@ class TelegramChannel(_ChannelBase):
 
     type: Literal["telegram"]
     token: SecretStr
-    chat_id: str = Field(pattern=r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
+    chat_id: str
     api_url: str = "https://api.telegram.org"
     timeout: _Timeout = 10.0
     _check_api = field_validator("api_url")(_base_url)
+
+    @field_validator("chat_id")
+    @classmethod
+    def _chat(cls, value: str) -> str:
+        if not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError(f"chat_id {value!r} must be a chat's number (groups are negative, "
+                             "e.g. -1001234567890) or a public channel's @username")
+        return value
 
     @field_validator("token")
     @classmethod
@@ -148,10 +156,18 @@ class MatrixChannel(_ChannelBase):
 
     type: Literal["matrix"]
     homeserver: str = "https://matrix-client.matrix.org"
-    room: str = Field(pattern=r"^![^:\s]+:\S+$")
+    room: str
     access_token: SecretStr
     timeout: _Timeout = 10.0
     _check_homeserver = field_validator("homeserver")(_base_url)
+
+    @field_validator("room")
+    @classmethod
+    def _room(cls, value: str) -> str:
+        if not re.fullmatch(r"![^:\s]+:\S+", value):
+            raise ValueError(f"room {value!r} is not a room ID: use the ID like '!AbCdEf123:example.org' "
+                             "(Element: Room settings, Advanced), not an alias like '#desk:example.org'")
+        return value
 
     def secret_values(self) -> set[str]:
         return {self.access_token.get_secret_value()}

@@ -64,7 +64,7 @@ def embed(msg: Message, *, tone_: Tone, actions: Mapping[str, str] | None = None
     if msg.late_note:
         lines.append(f"*{escape(msg.late_note)}*")
     if msg.notes:
-        lines += ["", escape(clip_utf16(msg.notes.strip(), _NOTES_MAX))]
+        lines += ["", clip_utf16(escape(msg.notes.strip()), _NOTES_MAX)]
     links = [f"[{label}]({url})" for key, label in ACTION_LABELS.items() if (url := (actions or {}).get(key))]
     links += [f"<{link}>" for link in msg.links[:10]]
     if links:
