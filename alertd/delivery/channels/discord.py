@@ -108,15 +108,14 @@ class DiscordSender:
         data = json_body(response)
         hint = data.get("retry_after")
         retry_after = float(hint) if isinstance(hint, int | float) and hint >= 0 else None
-        detail = str(data.get("message") or "")[:120] or None
+        detail = self.ctx.redact(str(data.get("message") or ""))[:120] or None  # redact, then cut
         if status == 429:
             self.turns.hold(retry_after or 1.0)
         # 401 (invalid webhook token) and 404 (webhook deleted: "If a webhook returns a 404
         # status you should not attempt to use it again", docs/topics/rate-limits) are final,
         # as is 400 (an embed over its limits) and any other 4xx but 408/429; 429 and 5xx are
         # retried, after `retry_after`.
-        raise_for_status(response, self.ctx, now=now, retry_after=retry_after,
-                         detail=self.ctx.redact(detail) if detail else None)
+        raise_for_status(response, self.ctx, now=now, retry_after=retry_after, detail=detail)
 
     def _note_bucket(self, headers: Mapping[str, str]) -> None:
         if headers.get("X-RateLimit-Remaining") == "0":
