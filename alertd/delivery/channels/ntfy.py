@@ -34,8 +34,9 @@ MESSAGE_MAX_BYTES = 4096
 _TITLE_MAX = 250
 _ACTIONS_MAX = 3  # "You can define up to three user actions"
 _REFILL_SECONDS = 5.0
-# Priority rises as the due nears: a far reminder is quiet, the due and anything after it
-# is "max" ("Really long vibration bursts ... with a pop-over notification").
+# Priority rises as the due nears: a reminder is "default", one within a day "high", the due and
+# anything after it "max" ("Really long vibration bursts ... with a pop-over notification"); the
+# acknowledged / done / snoozed notices are "low" ("No vibration or sound").
 PRIORITY: dict[Tone, int] = {"test": 3, "notice": 2, "reminder": 3, "soon": 4, "due": 5, "overdue": 5,
                              "escalation": 5}
 TAG: dict[Tone, str] = {"test": "test_tube", "notice": "white_check_mark", "reminder": "alarm_clock",

@@ -25,7 +25,7 @@ from alertd.core.message import Message, one_line, render
 from alertd.core.notification import Notification
 from alertd.delivery.channels.base import SendContext
 from alertd.delivery.channels.clip import clip_chars
-from alertd.delivery.channels.http import post, raise_for_status
+from alertd.delivery.channels.http import post, raise_for_status, retry_after_seconds
 from alertd.delivery.channels.pace import Turns
 from alertd.delivery.channels.tone import ACTION_LABELS, Tone, action_links, tone
 
@@ -109,8 +109,8 @@ class TeamsSender:
         await self.turns.take(note.key)
         response = await post(self.ctx, self._url, content=content, headers={"Content-Type": "application/json"},
                               time_limit=self.config.timeout)
-        if response.status_code == 429:
-            self.turns.hold(1.0)
+        if response.status_code == 429:  # every sender to this webhook waits, not only this one
+            self.turns.hold(retry_after_seconds(response.headers.get("Retry-After"), now=now) or 1.0)
         # A Workflows webhook answers 202 Accepted. 400 (not an Adaptive Card), 401/403 (the
         # `sig` no longer valid), 404 (the flow was deleted or turned off) and 413 (over 28 KB)
         # cannot succeed on retry; 408, 429 and 5xx can (Retry-After honoured) — the defaults.

@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import pytest
 
 from alertd.delivery.channels.clip import MARK
+from alertd.delivery.channels.matrix import send_url
 from tests.peers import Answer, Receiver
 
 from .kit import HOSTILE_TITLE, LONG_NOTES, SEED_DUES, attempt, channel, note
@@ -104,3 +105,8 @@ def test_a_hanging_homeserver_is_a_retryable_timeout(receiver: Receiver) -> None
     error = asyncio.run(attempt(matrix(receiver, timeout=0.3), note()))
     assert error is not None
     assert (str(error), error.permanent) == ("no answer within 0.3 s", False)
+
+
+def test_the_room_and_transaction_id_are_quoted_as_path_segments() -> None:
+    assert send_url("https://m.example.org", "!a/b?c:example.org", "alrt_1") == (
+        "https://m.example.org/_matrix/client/v3/rooms/%21a%2Fb%3Fc%3Aexample.org/send/m.room.message/alrt_1")
