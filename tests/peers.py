@@ -1,4 +1,4 @@
-"""A scripted loopback HTTP receiver: the real peer of the Slack, webhook and `alertd test` tests."""
+"""A scripted loopback HTTP receiver: the real peer of the HTTP channel and `alertd test` tests."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
 
     def json(self) -> dict:
         return json.loads(self.body)
@@ -44,7 +45,8 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                receiver.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                                          self.command))
                 receiver.got_request.set()
                 answer = receiver.script.pop(0) if receiver.script else Answer()
                 if answer.drop:
@@ -60,6 +62,8 @@ class Receiver:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_PUT = do_POST  # Matrix sends with PUT
 
             def log_message(self, *args: object) -> None:
                 pass

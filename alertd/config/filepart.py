@@ -22,12 +22,11 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from alertd.config.channels import CHANNEL_MODELS, CHANNEL_TYPES, ChannelConfig
 from alertd.config.problems import Problem
 from alertd.config.schema import (
-    CHANNEL_TYPES,
     ID_PATTERN,
     TITLE_MAX,
-    ChannelConfig,
     DeadlineEntry,
     DefaultsEntry,
     EmailChannel,
@@ -176,7 +175,7 @@ def _read_channels(part: FilePart, raw: Any) -> None:
             channel = _CHANNEL_ADAPTER.validate_python(spec)
         except ValidationError as exc:
             kind = spec.get("type") if isinstance(spec, dict) else None
-            model = {"slack": SlackChannel, "webhook": WebhookChannel, "email": EmailChannel}.get(kind)
+            model = CHANNEL_MODELS.get(kind)
             _pydantic_errors(part, loc, exc, model, strip_tag=True)
             continue
         part.channels.append((name, channel))
@@ -259,6 +258,8 @@ def channel_secrets(channel: Any) -> set[str]:
         out.update(v.get_secret_value() for v in channel.headers.values())
     if isinstance(channel, EmailChannel) and channel.smtp.password is not None:
         out.add(channel.smtp.password.get_secret_value())
+    if hasattr(channel, "secret_values"):  # the hosted services' models name their own
+        out |= channel.secret_values()
     return out
 
 

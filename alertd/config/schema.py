@@ -1,7 +1,8 @@
 """The config file schema: pydantic models for defaults, channels and deadline entries.
 
 Every model forbids unknown keys: a typo must fail `alertd check`, not 3 a.m.
-Secret-bearing fields are `SecretStr`, so pydantic never prints their values.
+Secret-bearing fields are `SecretStr`, so pydantic never prints their values. The hosted
+services' channel models and the union of every channel type are in `channels`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -18,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from alertd.core.zones import UnknownZoneError, get_zone
 
 __all__ = [
-    "CHANNEL_TYPES",
-    "ChannelConfig",
     "ConsoleChannel",
     "DeadlineEntry",
     "DefaultsEntry",
@@ -154,11 +153,6 @@ class ConsoleChannel(_ChannelBase):
 
     type: Literal["console"]
 
-
-ChannelConfig = Annotated[
-    SlackChannel | WebhookChannel | EmailChannel | ConsoleChannel, Field(discriminator="type")
-]
-CHANNEL_TYPES = ("console", "email", "slack", "webhook")
 
 
 class DefaultsEntry(_Strict):

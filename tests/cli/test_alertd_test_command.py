@@ -20,7 +20,21 @@ SLACK_TOKEN = "T0001/B0002/slack-token-abcdef"
 HEADER_VALUE = "hdr-value-4c7e91"
 SIGNING_KEY = "whsec_" + base64.b64encode(b"signing-key-for-leak-test").decode()
 SMTP_PASSWORD = "smtp-password-93f1"
-SECRETS = (SLACK_TOKEN, HEADER_VALUE, SIGNING_KEY, SMTP_PASSWORD)
+# The hosted channels' credentials are random-looking from their first character, so the test can
+# also catch a part of one (a secret cut in half before redaction would show its start).
+TEAMS_SIG = "Xk3vQ9mZ2pL8rT4wTeAmSsIg"
+DISCORD_TOKEN = "Y6uB1nC5dF7gH0jKdIsCoRd"
+TELEGRAM_TOKEN = "7123456789:AAF3kq9ZxW2vB8nM4pL6tR1yU5i"
+NTFY_TOPIC = "sEcRtYuI0oNtFyToPiC"
+NTFY_TOKEN = "tk_Nf9e7D6c5B4aQz8Wx"
+PD_KEY = "Pd7kQ2xR9mN4vB8cL1jH6gF3dS5aZ0wE"
+MATRIX_TOKEN = "syt_Mx5Gh7Jk9LmQp2Rs4Tu"
+APPRISE_TOKEN = "Qw2Er4Ty6Ui8ApPrIsE"
+HOSTED_SECRETS = (TEAMS_SIG, DISCORD_TOKEN, TELEGRAM_TOKEN.partition(":")[2], NTFY_TOPIC, NTFY_TOKEN, PD_KEY,
+                  MATRIX_TOKEN, APPRISE_TOKEN)
+SECRETS = (SLACK_TOKEN, HEADER_VALUE, SIGNING_KEY, SMTP_PASSWORD, TELEGRAM_TOKEN, *HOSTED_SECRETS)
+HOSTED = ("desk-teams", "desk-discord", "desk-telegram", "desk-ntfy", "desk-pagerduty", "desk-matrix",
+          "desk-apprise")
 
 CONFIG = """\
 defaults:
@@ -44,6 +58,34 @@ channels:
     to: [desk@example.org]
     from: alertd@example.org
     smtp: {host: 127.0.0.1, port: 9, security: none, username: alertd, password: "${SMTP_PASSWORD}"}
+  desk-teams:
+    type: teams
+    url: ${TEAMS_URL}
+  desk-discord:
+    type: discord
+    url: ${DISCORD_URL}
+  desk-telegram:
+    type: telegram
+    token: ${TELEGRAM_TOKEN}
+    chat_id: "-1001234567890"
+    api_url: ${API_BASE}
+  desk-ntfy:
+    type: ntfy
+    server: ${API_BASE}
+    topic: ${NTFY_TOPIC}
+    token: ${NTFY_TOKEN}
+  desk-pagerduty:
+    type: pagerduty
+    routing_key: ${PD_KEY}
+    url: ${API_BASE}/v2/enqueue
+  desk-matrix:
+    type: matrix
+    homeserver: ${API_BASE}
+    room: "!desk:example.org"
+    access_token: ${MATRIX_TOKEN}
+  desk-apprise:
+    type: apprise
+    urls: ["${APPRISE_URL}"]
 deadlines:
   - id: leave
     title: Ten US diplomats must leave Russia
@@ -60,6 +102,16 @@ def config_dir(tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HOOK_SECRET", SIGNING_KEY)
     monkeypatch.setenv("HOOK_HEADER", HEADER_VALUE)
     monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("TEAMS_URL", receiver.url(f"/workflows/1/triggers/manual/paths/invoke?sig={TEAMS_SIG}"))
+    monkeypatch.setenv("DISCORD_URL", receiver.url(f"/api/webhooks/1/{DISCORD_TOKEN}"))
+    monkeypatch.setenv("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
+    monkeypatch.setenv("API_BASE", receiver.url(""))
+    monkeypatch.setenv("NTFY_TOPIC", NTFY_TOPIC)
+    monkeypatch.setenv("NTFY_TOKEN", NTFY_TOKEN)
+    monkeypatch.setenv("PD_KEY", PD_KEY)
+    monkeypatch.setenv("MATRIX_TOKEN", MATRIX_TOKEN)
+    host, port = receiver.server.server_address[:2]
+    monkeypatch.setenv("APPRISE_URL", f"json://{host}:{port}/{APPRISE_TOKEN}")
     return tmp_path
 
 
@@ -131,3 +183,29 @@ def test_no_secret_reaches_any_log_line_error_or_output(config_dir: Path, receiv
     text = captured.out + captured.err + json.dumps(logs, default=str)
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_no_hosted_channel_leaks_a_secret_when_the_service_echoes_it(config_dir: Path, receiver: Receiver,
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    """Each hosted channel is refused once by a server that echoes every secret in every field its
+    sender reads (message, description, error, errors), then accepted; nothing leaks anywhere.
+    The window check bites: a sender that cut the body before redacting would show a start."""
+    echo = " ".join((*HOSTED_SECRETS, *SECRETS))
+    body = json.dumps({"message": echo, "description": echo, "error": echo, "errors": [echo],
+                       "errcode": "M_UNKNOWN", "ok": False})
+    codes: dict[str, list[int]] = {}
+    with structlog.testing.capture_logs() as logs:
+        for channel in HOSTED:
+            receiver.answer(Answer(500, body))
+            for _ in range(2):
+                codes.setdefault(channel, []).append(main(["test", channel, "-c", str(config_dir)]))
+    captured = capfd.readouterr()
+    assert codes == {channel: [1, 0] for channel in HOSTED}
+    assert len(receiver.seen) == 2 * len(HOSTED)
+    assert "(teams) failed (temporary): HTTP 500" in captured.err
+    assert "[redacted]" in captured.err
+    text = captured.out + captured.err + json.dumps(logs, default=str)
+    for secret in SECRETS:
+        assert secret not in text
+    for secret in HOSTED_SECRETS:  # not even a part: every 6-character window of each
+        assert not [secret[i:i + 6] for i in range(len(secret) - 5) if secret[i:i + 6] in text], secret

@@ -32,11 +32,19 @@ class DeliveryError(Exception):
 
 @dataclass
 class SendContext:
-    """Shared resources for senders: one HTTP client (connection pool), the redactor, the Slack pacer."""
+    """Shared resources for senders: one HTTP client (connection pool), the redactor, the pacers."""
 
     http: httpx.AsyncClient
     redact: Redactor = field(default_factory=Redactor)
     pacer: Pacer = field(default_factory=Pacer)
+    pacers: dict[float, Pacer] = field(default_factory=dict)  # by interval, for the other services
+
+    def pacer_for(self, interval: float) -> Pacer:
+        """The pacer shared by every sender that keeps `interval` seconds between messages to one
+        receiver (0: no spacing, only the holds a service asks for with its rate-limit answers)."""
+        if interval == self.pacer.interval:
+            return self.pacer
+        return self.pacers.setdefault(interval, Pacer(interval))
 
     @classmethod
     def create(cls, redact: Redactor | None = None, *, max_connections: int = 200) -> SendContext:

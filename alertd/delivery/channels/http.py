@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import os
 import socket
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from alertd.delivery.channels.base import DeliveryError, SendContext
 from alertd.redact import url_secrets
 
-__all__ = ["body_hint", "post", "raise_for_status", "retry_after_seconds", "url_secrets"]
+__all__ = ["body_hint", "json_body", "post", "raise_for_status", "request", "retry_after_seconds", "url_secrets"]
 
 _RETRYABLE = frozenset({408, 429})
 _HINT_CHARS = 120
@@ -31,7 +33,13 @@ _X509_HOSTNAME_MISMATCH = 62
 
 async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[str, str],
                time_limit: float) -> httpx.Response:
-    """POST `content` to `url` and return the response, whatever its status.
+    """POST `content` to `url` and return the response, whatever its status (see `request`)."""
+    return await request(ctx, "POST", url, content=content, headers=headers, time_limit=time_limit)
+
+
+async def request(ctx: SendContext, method: str, url: str, *, content: bytes, headers: Mapping[str, str],
+                  time_limit: float) -> httpx.Response:
+    """Send `content` to `url` with `method` (POST, or PUT for Matrix) and return the response.
 
     Raises a retryable DeliveryError for a network error or a timeout: connecting,
     waiting for a pooled connection and each read get `time_limit` seconds; the whole
@@ -41,7 +49,8 @@ async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[s
     """
     try:
         async with asyncio.timeout(time_limit * _BACKSTOP):
-            response = await ctx.http.post(url, content=content, headers=dict(headers), timeout=time_limit)
+            response = await ctx.http.request(method, url, content=content, headers=dict(headers),
+                                              timeout=time_limit)
             await response.aread()
     except (TimeoutError, httpx.HTTPError) as exc:
         untrusted = _untrusted_certificate(exc)
@@ -57,11 +66,14 @@ async def post(ctx: SendContext, url: str, *, content: bytes, headers: Mapping[s
 
 
 def raise_for_status(response: httpx.Response, ctx: SendContext, *, now: datetime,
-                     permanent: bool | None = None, detail: str | None = None) -> None:
+                     permanent: bool | None = None, detail: str | None = None,
+                     retry_after: float | None = None) -> None:
     """Return for a 2xx answer; raise DeliveryError with the verdict otherwise.
 
     `permanent` overrides the verdict by status (a channel that knows its service better
-    says so); `detail` is shown after the status, default a short redacted body excerpt.
+    says so); `detail` is shown after the status, default a short redacted body excerpt;
+    `retry_after` is the service's own wait hint (a JSON field), used when the answer
+    has no `Retry-After` header.
     """
     status = response.status_code
     if 200 <= status < 300:
@@ -75,7 +87,8 @@ def raise_for_status(response: httpx.Response, ctx: SendContext, *, now: datetim
     raise DeliveryError(
         message,
         permanent=(not retry) if permanent is None else permanent,
-        retry_after=retry_after_seconds(response.headers.get("Retry-After"), now=now) if retry else None,
+        retry_after=_first(retry_after_seconds(response.headers.get("Retry-After"), now=now), retry_after)
+        if retry else None,
     )
 
 
@@ -90,6 +103,15 @@ def body_hint(response: httpx.Response, ctx: SendContext) -> str:
     return printable[:_HINT_CHARS] + ("…" if len(printable) > _HINT_CHARS else "")
 
 
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or {} when it is not one (a proxy's HTML error page)."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     """`Retry-After` as seconds from `now`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
     if not value:
@@ -99,6 +121,10 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
         return max(0.0, float(value)) if value.replace(".", "", 1).isdigit() else _date_delta(value, now)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
 
 
 def _date_delta(value: str, now: datetime) -> float | None:

@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "Turns"]
 
 
 class Pacer:
@@ -49,3 +49,27 @@ class Pacer:
     def hold(self, key: str, seconds: float) -> None:
         """Give `key` no slot for `seconds` (the receiver asked us to back off)."""
         self._next[key] = max(self._next.get(key, 0.0), self._clock() + seconds)
+
+
+class Turns:
+    """One sender's place in a shared pacer: `ready` (the dispatcher's call before it takes a
+    concurrency slot) waits for a slot, and `take` (in `send`) waits only if `ready` did not."""
+
+    def __init__(self, pacer: Pacer, key: str) -> None:
+        self.pacer = pacer
+        self.key = key
+        self._waited: set[str] = set()  # delivery keys whose slot `ready` already waited for
+
+    async def ready(self, note_key: str) -> None:
+        await self.pacer.wait(self.key)
+        self._waited.add(note_key)
+
+    async def take(self, note_key: str) -> None:
+        if note_key in self._waited:
+            self._waited.discard(note_key)
+        else:
+            await self.pacer.wait(self.key)
+
+    def hold(self, seconds: float) -> None:
+        """The service asked every sender to this receiver to back off."""
+        self.pacer.hold(self.key, seconds)
