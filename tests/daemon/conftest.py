@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def just_passed(deadline_id: str, title: str | None = None) -> dict[str, Any]:
+    """A deadline two hours ahead whose one reminder (2h) has just passed.
+
+    A daemon sends such a reminder as soon as it sees it (late, as after downtime), however
+    long its start-up took: the tests that need "a delivery now" use it instead of a due a
+    second or two ahead, which a slow start-up on a loaded machine would let pass unseen.
+    Tests that measure on-time firing start the daemon first and add their deadline by SIGHUP.
+    """
+    return {"id": deadline_id, "title": title or deadline_id.title(),
+            "due": iso(datetime.now(UTC) + timedelta(hours=2)), "remind": ["2h"]}
 
 
 def parse_instant(text: str) -> float:
@@ -162,6 +174,12 @@ class DaemonProcess:
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
+
+    def reload(self) -> dict[str, Any]:
+        """SIGHUP, and wait for the `config.reloaded` it causes; returns that event."""
+        n = len(self.events("config.reloaded")) + 1
+        self.signal(signal.SIGHUP)
+        return self.wait_event("config.reloaded", n=n)[-1]
 
     def stop(self, timeout: float = 10.0) -> int:
         if self.proc.poll() is None:

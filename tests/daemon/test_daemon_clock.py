@@ -61,10 +61,12 @@ def test_an_alert_two_hours_ahead_is_sent_within_2_s_of_a_2_h_forward_jump(
 def test_after_a_backward_jump_nothing_fires_early(receiver, notify, daemon_factory, daemon_config, tmp_path):
     stamp = tmp_path / "faketime"
     env = faketime_env(stamp)
-    due = datetime.now(UTC) + timedelta(seconds=3.5)
-    daemon_config(receiver.url, [{"id": "soon", "title": "Soon", "due": iso(due), "remind": ["0"]}])
+    daemon_config(receiver.url, [])
     d = daemon_factory(env=env)
     notify.wait_for("READY=1")
+    due = datetime.now(UTC) + timedelta(seconds=3.5)
+    daemon_config(receiver.url, [{"id": "soon", "title": "Soon", "due": iso(due), "remind": ["0"]}])
+    d.reload()
     stamp.write_text("-3\n")  # the wall clock steps back 3 s: the alert is now ~3 s further away
     [post] = receiver.wait_posts(1, timeout=12)
     sent_at = parse_instant(post["json"]["timestamp"])  # the daemon's (fake) wall clock when it sent

@@ -11,7 +11,7 @@ import pytest
 
 from alertd.store.ledger import Ledger
 
-from .conftest import REPO, iso, parse_instant, wait_until
+from .conftest import REPO, iso, just_passed, parse_instant, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -55,15 +55,16 @@ def test_sighup_adds_a_deadline(receiver, notify, daemon_factory, daemon_config)
 
 
 def test_sighup_removes_a_deadline_and_it_never_fires(receiver, notify, daemon_factory, daemon_config):
-    due = datetime.now(UTC) + timedelta(seconds=2)
-    daemon_config(receiver.url, [{"id": "doomed", "title": "Doomed", "due": iso(due), "remind": ["0"]}])
+    daemon_config(receiver.url, [])
     d = daemon_factory()
     notify.wait_for("READY=1")
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    daemon_config(receiver.url, [{"id": "doomed", "title": "Doomed", "due": iso(due), "remind": ["0"]}])
+    d.reload()
     daemon_config(receiver.url, [{"id": "other", "title": "Other", "due": iso(due + timedelta(seconds=0.5)),
                                   "remind": ["0"]}])
-    d.signal(signal.SIGHUP)
-    d.wait_event("config.reloaded")
-    [post] = receiver.wait_posts(1)
+    d.reload()
+    [post] = receiver.wait_posts(1)  # half a second after the removed one would have fired
     assert post["json"]["data"]["deadline"]["id"] == "other"
     assert d.stop() == 0
     assert len(receiver.posts) == 1
@@ -71,17 +72,19 @@ def test_sighup_removes_a_deadline_and_it_never_fires(receiver, notify, daemon_f
 
 def test_a_broken_config_on_sighup_is_refused_and_the_old_schedule_keeps_firing(
         receiver, notify, daemon_factory, daemon_config, tmp_path):
-    due = datetime.now(UTC) + timedelta(seconds=2.5)
-    daemon_config(receiver.url, [{"id": "kept", "title": "Kept", "due": iso(due), "remind": ["0"]}])
+    daemon_config(receiver.url, [])
     d = daemon_factory()
     notify.wait_for("READY=1")
+    due = datetime.now(UTC) + timedelta(seconds=2.5)
+    daemon_config(receiver.url, [{"id": "kept", "title": "Kept", "due": iso(due), "remind": ["0"]}])
+    d.reload()
     (tmp_path / "config" / "broken.yaml").write_text("deadlines:\n  - id: Bad Id\n    due: tomorrow\nextra: 1\n")
     d.signal(signal.SIGHUP)
     failures = d.wait_event("config.reload_failed", n=2)
     problems = [e["problem"] for e in failures if "problem" in e]
     assert any("broken.yaml" in p and "extra" in p for p in problems), problems
     assert len(problems) >= 2, "every error is logged"
-    notify.wait_for("READY=1", n=2)
+    notify.wait_for("READY=1", n=3)
     [post] = receiver.wait_posts(1)
     assert post["json"]["data"]["deadline"]["id"] == "kept"
     assert d.stop() == 0
@@ -146,17 +149,19 @@ def test_the_ready_notification_waits_for_the_start_up_pass(receiver, notify, da
 
 
 def test_sighup_with_a_changed_due_replans_and_resends_nothing(receiver, notify, daemon_factory, daemon_config):
-    """The reminder already sent stays sent; the new due is a new alert that fires at its own instant."""
+    """The alert already sent stays sent; the new due is a new alert that fires at its own instant."""
+    daemon_config(receiver.url, [])
+    d = daemon_factory()
+    notify.wait_for("READY=1")
     due = datetime.now(UTC) + timedelta(seconds=1.5)
     daemon_config(receiver.url, [{"id": "moving", "title": "Moving", "due": iso(due), "remind": ["0"]},
                                  {"id": "steady", "title": "Steady", "due": iso(due), "remind": ["0"]}])
-    d = daemon_factory()
+    d.reload()
     receiver.wait_posts(2)
     new_due = datetime.now(UTC) + timedelta(seconds=1.5)
     daemon_config(receiver.url, [{"id": "moving", "title": "Moving", "due": iso(new_due), "remind": ["0"]},
                                  {"id": "steady", "title": "Steady", "due": iso(due), "remind": ["0"]}])
-    d.signal(signal.SIGHUP)
-    [event] = d.wait_event("config.reloaded")
+    event = d.reload()
     assert (event["added"], event["changed"], event["removed"]) == (0, 1, 0)
     posts = receiver.wait_posts(3)
     third = posts[2]["json"]["data"]
@@ -169,8 +174,7 @@ def test_sighup_with_a_changed_due_replans_and_resends_nothing(receiver, notify,
 
 def test_sigterm_lets_an_in_flight_delivery_finish(receiver, notify, daemon_factory, daemon_config, tmp_path):
     receiver.hold = True
-    due = datetime.now(UTC) + timedelta(seconds=1.5)
-    daemon_config(receiver.url, [{"id": "busy", "title": "Busy", "due": iso(due), "remind": ["0"]}])
+    daemon_config(receiver.url, [just_passed("busy")])
     d = daemon_factory()
     receiver.wait_posts(1)
     d.signal(signal.SIGTERM)

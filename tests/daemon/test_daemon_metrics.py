@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import iso, wait_until
+from .conftest import iso, just_passed, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,9 @@ def deliveries(samples: Samples, outcome: str, channel: str = "hook") -> float |
 
 def test_a_delivery_to_a_webhook_is_counted_with_its_lateness_and_what_comes_next(
         receiver, notify, daemon_factory, daemon_config):
-    now = datetime.now(UTC)
-    far_due = now + timedelta(days=3)
-    daemon_config(receiver.url, [{"id": "soon", "title": "Soon", "due": iso(now + timedelta(seconds=1.5)),
-                                  "remind": ["0"]},
-                                 {"id": "far", "title": "Far", "due": iso(far_due), "remind": ["1d", "0"]}])
+    far_due = datetime.now(UTC) + timedelta(days=3)
+    far = {"id": "far", "title": "Far", "due": iso(far_due), "remind": ["1d", "0"]}
+    daemon_config(receiver.url, [far])
     d = daemon_factory(env={"ALERTD_METRICS_ADDR": "127.0.0.1:0"})
     [listening] = d.wait_event("metrics.listening")
     port = listening["port"]
@@ -43,10 +41,13 @@ def test_a_delivery_to_a_webhook_is_counted_with_its_lateness_and_what_comes_nex
 
     before = scrape(port)
     assert deliveries(before, "sent") == 0, "every channel's series exists from the start"
-    assert before[("alertd_deadlines", ())] == 2
+    assert before[("alertd_deadlines", ())] == 1
     assert before[("alertd_config_last_reload_successful", ())] == 1
     assert before[("alertd_config_reloads_total", (("result", "success"),))] == 1
 
+    soon = {"id": "soon", "title": "Soon", "due": iso(datetime.now(UTC) + timedelta(seconds=1.5)), "remind": ["0"]}
+    daemon_config(receiver.url, [soon, far])
+    d.reload()
     receiver.wait_posts(1)
     d.wait_event("alert.sent")  # logged after the counters move
     after = scrape(port)
@@ -56,6 +57,8 @@ def test_a_delivery_to_a_webhook_is_counted_with_its_lateness_and_what_comes_nex
     assert 0 <= after[("alertd_delivery_lateness_seconds_sum", (("channel", "hook"),))] < 0.25
     assert after[("alertd_delivery_duration_seconds_count", (("channel", "hook"),))] == 1
     assert after[("alertd_delivery_retries_total", (("channel", "hook"),))] == 0
+    assert after[("alertd_deadlines", ())] == 2
+    assert after[("alertd_config_reloads_total", (("result", "success"),))] == 2
     # "soon" is done: the next planned alert is far's 1-day reminder.
     assert after[("alertd_next_alert_timestamp_seconds", ())] == pytest.approx(
         (far_due - timedelta(days=1)).timestamp(), abs=1e-3)
@@ -64,9 +67,7 @@ def test_a_delivery_to_a_webhook_is_counted_with_its_lateness_and_what_comes_nex
 
 def test_a_retry_and_a_reload_are_counted(receiver, notify, daemon_factory, daemon_config, tmp_path):
     receiver.statuses = [503]
-    now = datetime.now(UTC)
-    soon = {"id": "soon", "title": "Soon", "due": iso(now + timedelta(seconds=1.5)), "remind": ["0"]}
-    daemon_config(receiver.url, [soon])
+    daemon_config(receiver.url, [just_passed("soon")])
     d = daemon_factory(env={"ALERTD_METRICS_ADDR": "127.0.0.1:0"})
     port = d.wait_event("metrics.listening")[0]["port"]
     d.wait_event("alert.retry")

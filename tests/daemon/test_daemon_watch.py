@@ -40,17 +40,19 @@ def test_a_new_deadline_file_is_picked_up_and_delivered_on_time(
 
 def test_a_broken_file_written_while_watching_keeps_the_old_config_until_it_is_fixed(
         receiver, notify, daemon_factory, daemon_config, tmp_path):
-    due = datetime.now(UTC) + timedelta(seconds=3)
-    daemon_config(receiver.url, [{"id": "kept", "title": "Kept", "due": iso(due), "remind": ["0"]}])
+    daemon_config(receiver.url, [])
     d = daemon_factory(env={"ALERTD_WATCH": "200ms"})
     notify.wait_for("READY=1")
+    due = datetime.now(UTC) + timedelta(seconds=3)  # after the two changes below settle (~0.5 s each)
+    daemon_config(receiver.url, [{"id": "kept", "title": "Kept", "due": iso(due), "remind": ["0"]}])
+    d.wait_event("config.reloaded")
 
     broken = tmp_path / "config" / "broken.yaml"
     broken.write_text("deadlines:\n  - id: Bad Id\n")
     failures = d.wait_event("config.reload_failed", n=2)
     assert any("broken.yaml" in e.get("problem", "") for e in failures)
     assert failures[-1]["trigger"] == "watch" and failures[-1]["action"] == "kept the running config"
-    notify.wait_for("READY=1", n=2)
+    notify.wait_for("READY=1", n=3)
 
     [post] = receiver.wait_posts(1)
     assert post["json"]["data"]["deadline"]["id"] == "kept"
@@ -58,7 +60,7 @@ def test_a_broken_file_written_while_watching_keeps_the_old_config_until_it_is_f
 
     broken.write_text(json.dumps({"deadlines": [{"id": "fixed", "title": "Fixed", "channels": ["hook"], "remind": ["0"],
                                                  "due": iso(datetime.now(UTC) + timedelta(days=1))}]}))
-    [reloaded] = d.wait_event("config.reloaded")
+    reloaded = d.wait_event("config.reloaded", n=2)[-1]
     assert (reloaded["added"], reloaded["trigger"]) == (1, "watch")
     assert d.stop() == 0
     assert len(receiver.posts) == 1
