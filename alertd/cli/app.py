@@ -21,16 +21,25 @@ from alertd.cli.plan import PLAN_DAYS, cmd_plan
 from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Parser", "build_parser", "main", "parse_command"]
 
 STATUS_LIMIT = 10
 DEFAULT_WATCH_TEXT = "2s"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alertd", description="Deadline alerting daemon.")
+class Parser(argparse.ArgumentParser):
+    """The `alertd` parser; `commands` maps each command to its own parser, whose usage its errors show."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="alertd", description="Deadline alerting daemon.")
     parser.add_argument("--version", action="version", version=f"alertd {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required=True: argparse would then report a missing COMMAND before an unknown option
+    # (`alertd --bogus`); `parse_command` checks both, the unknown first.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("-c", "--config", type=Path, metavar="DIR",
@@ -57,9 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_command(parser: Parser, argv: list[str] | None) -> argparse.Namespace:
+    """The parsed command line; a usage error (exit 2) names what is wrong, under the usage of the
+    command it concerns. argparse leaves a subcommand's unknown options to the top-level parser,
+    which would show its own usage: they are reported here, by the command's parser."""
+    args, unknown = parser.parse_known_args(argv)
+    command = parser.commands.get(args.command) if args.command else None
+    if unknown:
+        (command or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    if command is None:
+        parser.error(f"the following arguments are required: COMMAND (one of {', '.join(parser.commands)})")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command(parser, argv)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -93,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"alertd: error: {exc}", file=sys.stderr)
+        command = parser.commands[args.command]
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {exc}", file=sys.stderr)
         return EX_USAGE
     except KeyboardInterrupt:
         return EX_INTERRUPTED

@@ -1,12 +1,13 @@
-"""How instants and durations are written for people and for JSON. Pure functions."""
+"""How instants, durations and config text are written for people and for JSON. Pure functions."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from alertd.core.model import Deadline
 
-__all__ = ["due_local", "due_text", "humanize_seconds", "rfc3339", "when_text"]
+__all__ = ["due_local", "due_text", "humanize_seconds", "printable", "rfc3339", "rfc3339_seconds", "when_text"]
 
 _ONE_US = timedelta(microseconds=1)
 _ONE_DAY = timedelta(days=1)
@@ -31,6 +32,12 @@ def rfc3339(instant: datetime) -> str:
         frac = f"{utc.microsecond:06d}"
         text += "." + (frac[:3] if frac.endswith("000") else frac)
     return text + "Z"
+
+
+def rfc3339_seconds(instant: datetime) -> str:
+    """`2026-12-02T02:30:42Z`: an instant for a person to read, in whole seconds (the fraction of a
+    clock reading is noise there; JSON keeps it, see `rfc3339`)."""
+    return rfc3339(instant.replace(microsecond=0))
 
 
 def when_text(instant: datetime, zone: tzinfo, *, end_of_day: bool = False) -> str:
@@ -91,3 +98,21 @@ def humanize_seconds(seconds: float) -> str:
         return f"{h} h" + (f" {m} min" if m else "")
     d, h = divmod(s // 3600, 24)
     return f"{d} day{'s' if d != 1 else ''}" + (f" {h} h" if h else "")
+
+
+# What a terminal acts on instead of showing: C0 and C1 controls and DEL (a CR or LF starts a
+# fake line, ESC starts a sequence), the Unicode line and paragraph separators, and the
+# bidirectional embeddings, overrides, isolates and marks that reorder what follows them.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    char = m.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str) -> str:
+    """`text` safe for one line of a terminal: what the terminal would act on is written as an
+    escape (`\\n`, `\\x1b`, `\\u202e`). For human-readable output; JSON escapes by itself."""
+    return _UNPRINTABLE.sub(_escape, text) if _UNPRINTABLE.search(text) else text

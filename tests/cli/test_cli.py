@@ -64,7 +64,9 @@ def test_plan_usage_errors_exit_2(capsys, bad: list[str]) -> None:
         assert exc.value.code == 2
     else:
         assert code == 2
-        assert "alertd: error:" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert err.startswith("usage: alertd plan ")  # the command's usage, not the top-level one
+        assert "alertd plan: error:" in err
 
 
 class _no_raise:
