@@ -1,4 +1,4 @@
-"""The command line: `alertd check | plan | run | test | ics | status`, one module per command.
+"""The command line: `alertd check | plan | run | test | ics | status | demo`, one module per command.
 
 Exit codes (alertd/exitcodes.py): 0 success; 1 the check or the action failed; 2 usage error;
 `run` exits 78 (EX_CONFIG) when the config is invalid at start.
@@ -25,6 +25,7 @@ __all__ = ["Parser", "build_parser", "main", "parse_command"]
 
 STATUS_LIMIT = 10
 DEFAULT_WATCH_TEXT = "2s"
+DEMO_IN = "20s"
 
 
 class Parser(argparse.ArgumentParser):
@@ -63,6 +64,10 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
+    p = sub.add_parser("demo", help="watch a reminder and a deadline alert arrive: the daemon on a temporary config")
+    p.add_argument("--in", dest="within", metavar="DURATION", default=DEMO_IN,
+                   help=f"when the demo deadline is due (default {DEMO_IN}; from 2s to 1h); a reminder comes at "
+                        "half of it")
     return parser
 
 
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
         return EX_USAGE
-    config_dir = resolve_config_dir(args.config, settings)
+    config_dir = resolve_config_dir(getattr(args, "config", None), settings)  # `demo` has no -c
     now = datetime.now(UTC)  # the one clock read of a command; everything below is handed `now`
     try:
         if args.command == "check":
@@ -114,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--limit {args.limit} must be at least 1")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
+        if args.command == "demo":
+            from alertd.cli.demo import cmd_demo  # noqa: PLC0415 - imports the ledger
+
+            return cmd_demo(args.within, out=sys.stdout)
     except UsageError as exc:
         command = parser.commands[args.command]
         command.print_usage(sys.stderr)
