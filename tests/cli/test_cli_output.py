@@ -32,7 +32,8 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
 @pytest.mark.parametrize(("argv", "usage", "error"), [
     (["--bogus"], "usage: alertd [-h] [--version] COMMAND ...", "alertd: error: unrecognized arguments: --bogus"),
     ([], "usage: alertd [-h] [--version] COMMAND ...",
-     "alertd: error: the following arguments are required: COMMAND (one of check, plan, run, test, ics, status)"),
+     "alertd: error: the following arguments are required: COMMAND (one of check, plan, run, test, ics, status, "
+     "demo)"),
     (["frobnicate"], "usage: alertd [-h] [--version] COMMAND ...", "alertd: error: argument COMMAND: invalid choice:"),
     (["plan", "--bogus"], "usage: alertd plan [-h] [-c DIR] [--from T] [--until T] [--json]",
      "alertd plan: error: unrecognized arguments: --bogus"),
