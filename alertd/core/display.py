@@ -79,10 +79,11 @@ def due_text(deadline: Deadline, zone: tzinfo | None = None) -> str:
 def due_local(deadline: Deadline) -> str:
     """The due as a local ISO date-time in its zone: `2021-05-21T24:00`, `2021-11-07T01:30`."""
     written = deadline.written
-    if written.end_of_day:
-        wall = written.wall if written.wall is not None else deadline.due.astimezone(deadline.zone)
-        return f"{(wall - _ONE_DAY).date().isoformat()}T24:00"
+    if written.end_of_day and written.wall is not None:
+        return f"{(written.wall - _ONE_DAY).date().isoformat()}T24:00"
     local = deadline.due.astimezone(deadline.zone)
+    if written.end_of_day and not (local.hour or local.minute or local.second or local.microsecond):
+        return f"{(local.date() - _ONE_DAY).isoformat()}T24:00"  # `2021-05-21+03:00`, shown at +03:00 too
     return local.replace(tzinfo=None).isoformat(timespec="seconds" if local.second else "minutes")
 
 

@@ -157,6 +157,9 @@ def test_lead_fires_at_the_contract_instant(zone: str, written: str, lead: str, 
         # no clock in Toronto read 24:00 on 30 March 1919 at the end of that day: its own clock then
         ("America/Toronto", "1919-03-30", "Mon 31 Mar 1919, 00:30 EDT", "1919-03-30T24:00"),
         ("UTC", "0001-01-07", "Sun 7 Jan 0001, 24:00 UTC", "0001-01-07T24:00"),
+        # the end of a day at a written offset, shown in a zone at another offset: its clock there
+        ("UTC", "2021-05-21+03:00", "Fri 21 May 2021, 21:00 UTC", "2021-05-21T21:00"),
+        ("Europe/Moscow", "2021-05-21+03:00", "Fri 21 May 2021, 24:00 MSK", "2021-05-21T24:00"),
         ("UTC", "0001-01-07T06:05", "Sun 7 Jan 0001, 06:05 UTC", "0001-01-07T06:05"),
         ("America/New_York", "2021-03-14T02:30", "Sun 14 Mar 2021, 03:30 EDT", "2021-03-14T03:30"),
         ("UTC", "2021-05-21T18:00:30", "Fri 21 May 2021, 18:00:30 UTC", "2021-05-21T18:00:30"),
