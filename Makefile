@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(TEST_STAMP): $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/alertd run --config config
+
+# The daemon on a temporary config with a deadline 20 s ahead; stops after its alert arrived.
+demo: $(STAMP)
+	$(BIN)/alertd demo
 
 # tests.hostdeps stops here, naming what is missing and how to install it, before any test runs;
 # then the lint (ruff, and the layers contract), then the suite.

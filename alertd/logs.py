@@ -50,7 +50,8 @@ def configure_logging(level: str, fmt: str, redact: Redactor, stream: TextIO | N
     if fmt == "auto":
         fmt = "json" if env.get("JOURNAL_STREAM") or not stream.isatty() else "console"
     renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if fmt == "json"
-                else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+                # in the order the event gives them (a `summary` sentence first), not sorted
+                else structlog.dev.ConsoleRenderer(colors=stream.isatty(), sort_keys=False))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -1,4 +1,4 @@
-"""The command line: `alertd check | plan | run | test | ics | status`, one module per command.
+"""The command line: `alertd check | plan | run | test | ics | status | demo`, one module per command.
 
 Exit codes (alertd/exitcodes.py): 0 success; 1 the check or the action failed; 2 usage error;
 `run` exits 78 (EX_CONFIG) when the config is invalid at start.
@@ -21,16 +21,26 @@ from alertd.cli.plan import PLAN_DAYS, cmd_plan
 from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Parser", "build_parser", "main", "parse_command"]
 
 STATUS_LIMIT = 10
 DEFAULT_WATCH_TEXT = "2s"
+DEMO_IN = "20s"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alertd", description="Deadline alerting daemon.")
+class Parser(argparse.ArgumentParser):
+    """The `alertd` parser; `commands` maps each command to its own parser, whose usage its errors show."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="alertd", description="Deadline alerting daemon.")
     parser.add_argument("--version", action="version", version=f"alertd {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required=True: argparse would then report a missing COMMAND before an unknown option
+    # (`alertd --bogus`); `parse_command` checks both, the unknown first.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument("-c", "--config", type=Path, metavar="DIR",
@@ -54,12 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
+    p = sub.add_parser("demo", help="watch a reminder and a deadline alert arrive: the daemon on a temporary config")
+    p.add_argument("--in", dest="within", metavar="DURATION", default=DEMO_IN,
+                   help=f"when the demo deadline is due (default {DEMO_IN}; from 2s to 1h); a reminder comes at "
+                        "half of it")
     return parser
+
+
+def parse_command(parser: Parser, argv: list[str] | None) -> argparse.Namespace:
+    """The parsed command line; a usage error (exit 2) names what is wrong, under the usage of the
+    command it concerns. argparse leaves a subcommand's unknown options to the top-level parser,
+    which would show its own usage: they are reported here, by the command's parser."""
+    args, unknown = parser.parse_known_args(argv)
+    command = parser.commands.get(args.command) if args.command else None
+    if unknown:
+        (command or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+    if command is None:
+        parser.error(f"the following arguments are required: COMMAND (one of {', '.join(parser.commands)})")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command(parser, argv)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -67,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
         return EX_USAGE
-    config_dir = resolve_config_dir(args.config, settings)
+    config_dir = resolve_config_dir(getattr(args, "config", None), settings)  # `demo` has no -c
     now = datetime.now(UTC)  # the one clock read of a command; everything below is handed `now`
     try:
         if args.command == "check":
@@ -92,9 +119,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--limit {args.limit} must be at least 1")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
+        if args.command == "demo":
+            from alertd.cli.demo import cmd_demo  # noqa: PLC0415 - imports the ledger
+
+            return cmd_demo(args.within, out=sys.stdout)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"alertd: error: {exc}", file=sys.stderr)
+        command = parser.commands[args.command]
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {exc}", file=sys.stderr)
         return EX_USAGE
     except KeyboardInterrupt:
         return EX_INTERRUPTED

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from alertd.config import load_or_report
-from alertd.core.display import due_text, rfc3339
+from alertd.core.display import due_text, printable, rfc3339
 from alertd.core.planner import next_alert
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
@@ -24,7 +24,7 @@ def cmd_check(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> i
     lines: list[str] = []  # written and redacted at once: 300,000 lines for 100,000 deadlines
     for d in config.deadlines:
         nxt = next_alert(d, now=now)
-        lines.append(f"{d.id}: {d.title}")
+        lines.append(f"{d.id}: {printable(d.title)}")
         lines.append(f"  due   {due_text(d)} ({d.timezone}) = {rfc3339(d.due)}")
         if nxt is not None:
             upcoming += 1
@@ -32,7 +32,7 @@ def cmd_check(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> i
         else:
             lines.append(f"  next  none: every alert has fired  -> {', '.join(d.channels)}")
         if d.due <= now:
-            print(redact(f"{d.source}: warning: deadline {d.id!r} is already past ({rfc3339(d.due)})"),
+            print(redact(f"{printable(str(d.source))}: warning: deadline {d.id!r} is already past ({rfc3339(d.due)})"),
                   file=err)
     if lines:
         print(redact("\n".join(lines)), file=out)

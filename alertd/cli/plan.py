@@ -9,7 +9,7 @@ from typing import TextIO
 
 from alertd.cli.common import UsageError, parse_instant
 from alertd.config import load_or_report
-from alertd.core.display import due_text, rfc3339
+from alertd.core.display import due_text, rfc3339, rfc3339_seconds
 from alertd.core.planner import plan
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
@@ -39,7 +39,7 @@ def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | N
         print(redact(json.dumps(rows, ensure_ascii=False)), file=out)
         return EX_OK
     if not alerts:
-        print(f"no alerts from {rfc3339(t0)} until {rfc3339(t1)}", file=out)
+        print(f"no alerts from {rfc3339_seconds(t0)} until {rfc3339_seconds(t1)}", file=out)
         return EX_OK
     for a in alerts:
         print(redact(f"{rfc3339(a.fire_at)}  {a.lead.iso:<8} {a.deadline.id}  "

@@ -14,6 +14,7 @@ RFC 3339 UTC with `Z` and leads canonical ISO 8601 durations, as in `alertd plan
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
@@ -22,7 +23,7 @@ from typing import Any, TextIO
 
 from alertd.config import ConfigError, load_config, print_problems
 from alertd.config.secretrefs import environ
-from alertd.core.display import rfc3339
+from alertd.core.display import printable, rfc3339
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import delivery_key
 from alertd.core.planner import plan
@@ -41,13 +42,13 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
                out: TextIO, err: TextIO) -> int:
     state_dir = resolve_state_dir(settings)
     if not state_dir.is_dir():
-        print(f"alertd: no state directory at {state_dir}: has `alertd run` started with it? "
+        print(f"alertd: no state directory at {printable(str(state_dir))}: has `alertd run` started with it? "
               "(set ALERTD_STATE_DIR, or run where ./state is)", file=err)
         return EX_FAIL
     try:
         ledger = Ledger.open_readonly(state_dir / LEDGER_FILE)
     except LedgerError as exc:
-        print(f"alertd: {exc}", file=err)
+        print(f"alertd: {printable(str(exc))}", file=err)
         return EX_FAIL
     with ledger:
         try:
@@ -119,8 +120,12 @@ def _instant(value: datetime | None) -> str | None:
 
 def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], failures: list[dict[str, Any]],
            counts: dict[str, int], *, ledger: Path) -> str:
-    """The text form: three titled parts, one line per entry."""
-    lines = [f"ledger {ledger}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    """The text form: three titled parts, one line per entry.
+
+    Clock readings (when a row changed, when a retry is due) are shown in whole seconds; what came
+    from outside (an error a receiver answered, the ledger's path) has its control characters escaped.
+    """
+    lines = [f"ledger {printable(str(ledger))}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
                                      or "no deliveries yet")]
     lines.append("")
     if upcoming is None:
@@ -130,7 +135,8 @@ def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], 
         for i in upcoming:
             line = f"  {i['fire_at']}  {i['lead']:<8} {i['deadline']}  -> {', '.join(i['channels'])}"
             if i["state"] == "pending" and i["next_retry_at"]:
-                line += f"  [retry {i['attempts'] + 1} at {i['next_retry_at']}; last error: {i['last_error']}]"
+                line += (f"  [retry {i['attempts'] + 1} at {_seconds(i['next_retry_at'])}; "
+                         f"last error: {printable(str(i['last_error']))}]")
             elif i["state"] != "planned":
                 line += f"  [{i['state']}, attempt {i['attempts']}]"
             lines.append(line)
@@ -138,13 +144,18 @@ def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], 
     lines.append("recent deliveries:" if recent else "recent deliveries: none")
     for r in recent:
         state = r["state"] + (f" ({r['reason']})" if r["reason"] else "")
-        lines.append(f"  {r['updated_at']}  {state:<22} {r['lead']:<8} {r['deadline']}  -> {r['channel']}  "
+        lines.append(f"  {_seconds(r['updated_at'])}  {state:<22} {r['lead']:<8} {r['deadline']}  -> {r['channel']}  "
                      f"attempts {r['attempts']}")
     lines.append("")
     lines.append("failures:" if failures else "failures: none")
     for r in failures:
-        lines.append(f"  {r['updated_at']}  {r['state']} ({r['reason']}) after {r['attempts']} "
+        lines.append(f"  {_seconds(r['updated_at'])}  {r['state']} ({r['reason']}) after {r['attempts']} "
                      f"attempt{'s' if r['attempts'] != 1 else ''}: {r['lead']} {r['deadline']}  -> {r['channel']}")
         if r["last_error"]:
-            lines.append(f"      {r['last_error']}")
+            lines.append(f"      {printable(r['last_error'])}")
     return "\n".join(lines)
+
+
+def _seconds(instant: str) -> str:
+    """An RFC 3339 instant of the JSON form, without its fraction of a second."""
+    return re.sub(r"\.\d+Z$", "Z", instant)

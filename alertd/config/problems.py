@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alertd.core.display import printable
+
 __all__ = ["ConfigError", "Problem"]
 
 
@@ -18,9 +20,11 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
-        place = f"{self.path}:{self.line}" if self.line else self.path
-        text = f"{place}: {'warning: ' if self.warning else ''}{self.message}"
-        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+        # Config text and file names can hold control characters: each part is escaped, so a problem
+        # is one line (plus its hint's) however they were written.
+        place = printable(f"{self.path}:{self.line}" if self.line else self.path)
+        text = f"{place}: {'warning: ' if self.warning else ''}{printable(self.message)}"
+        return text + (f"\n  hint: {printable(self.hint)}" if self.hint else "")
 
 
 class ConfigError(Exception):

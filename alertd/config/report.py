@@ -11,6 +11,7 @@ from typing import TextIO
 from alertd.config.load import Config, ConfigCache, load_config
 from alertd.config.problems import ConfigError
 from alertd.config.secretrefs import environ
+from alertd.core.display import printable
 from alertd.redact import Redactor
 
 __all__ = ["load_or_report", "print_problems"]
@@ -33,7 +34,7 @@ def load_or_report(config_dir: Path, err: TextIO, cache: ConfigCache | None = No
     except ConfigError as exc:
         print_problems(exc, err)
         n = len(exc.errors)
-        print(f"alertd: {n} error{'s' if n != 1 else ''} in {config_dir}", file=err)
+        print(f"alertd: {n} error{'s' if n != 1 else ''} in {printable(str(config_dir))}", file=err)
         return None
     redact = Redactor(config.secrets)
     for problem in config.warnings:

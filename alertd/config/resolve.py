@@ -237,6 +237,9 @@ def _leads_representable(written: WrittenDue, due: datetime, zone_name: str, lea
 def _resolution_warning(d: Deadline) -> str:
     from alertd.core.display import due_text, rfc3339  # noqa: PLC0415 - display imports model
 
+    if d.resolution is Resolution.SKIPPED_DAY:
+        return (f"deadline {d.id!r}: the date it names never happened in {d.timezone} (a clock change skipped "
+                f"the whole day); its end is the start of the next day: {due_text(d)} = {rfc3339(d.due)}")
     if d.resolution is Resolution.GAP:
         return (f"deadline {d.id!r}: the local time it names does not exist in {d.timezone} (a clock change "
                 f"skips it); it is read as {due_text(d)} = {rfc3339(d.due)}")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from alertd.core.display import due_text
 from alertd.core.leads import Lead
+from alertd.core.message import lead_words
 from alertd.core.model import Deadline
 
 __all__ = ["build_calendar", "build_event", "duration", "escape_text", "fold"]
@@ -48,7 +49,9 @@ def fold(line: str) -> str:
 
 
 def _stamp(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """`20210521T210000Z`. Not strftime: its %Y writes the year 1 as `1`, and RFC 5545 wants four digits."""
+    u = instant.astimezone(UTC)
+    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
 
 
 def uid(deadline: Deadline) -> str:
@@ -57,7 +60,8 @@ def uid(deadline: Deadline) -> str:
 
 
 def _event_lines(deadline: Deadline, *, now: datetime, alarms: bool) -> list[str]:
-    description = [f"Due {due_text(deadline)} ({deadline.timezone})", f"= {due_text(deadline, UTC)}"]
+    own, utc = due_text(deadline), due_text(deadline, UTC)
+    description = [f"Due {own} ({deadline.timezone})"] + ([f"= {utc}"] if utc != own else [])
     if deadline.notes:
         description += ["", deadline.notes.strip()]
     if deadline.links:
@@ -97,7 +101,7 @@ def duration(seconds: int) -> str:
 
 
 def _alarm(deadline: Deadline, lead: Lead) -> list[str]:
-    when = "due now" if lead.is_zero else f"due in {lead.iso}"
+    when = "due now" if lead.is_zero else f"due in {lead_words(lead)}"
     return [
         "BEGIN:VALARM",
         "ACTION:DISPLAY",
@@ -125,7 +129,28 @@ def build_calendar(deadlines: Iterable[Deadline], *, now: datetime, alarms: bool
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         lines.append(f"METHOD:{method}")
+    events = 0
     for deadline in deadlines:
         lines += _event_lines(deadline, now=now, alarms=alarms)
+        events += 1
+    if not events:
+        lines += _EMPTY
     lines.append("END:VCALENDAR")
     return _join(lines, redact)
+
+
+# RFC 5545 §3.4 and §3.6: an iCalendar object holds at least one calendar component. A feed with
+# no deadline holds the definition of UTC, the zone its instants are written in: a component
+# every client knows and none displays (an empty VCALENDAR is refused by strict readers, such as
+# the `icalendar` package's validate(); a made-up event would show in the calendar).
+_EMPTY = [
+    "BEGIN:VTIMEZONE",
+    "TZID:UTC",
+    "BEGIN:STANDARD",
+    "DTSTART:19700101T000000",
+    "TZOFFSETFROM:+0000",
+    "TZOFFSETTO:+0000",
+    "TZNAME:UTC",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+]

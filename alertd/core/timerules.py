@@ -7,8 +7,13 @@ Everything here is pure: no clock reads, no I/O. Instants are aware UTC datetime
 - A wall time inside a DST gap is shifted forward by the gap (RFC 5545, Temporal
   `compatible`); one that occurs twice takes the earlier instant. Python's PEP 495
   `fold=0` has exactly these semantics, which `resolve` relies on and the tests pin.
+  Midnight is the exception: a day whose midnight is skipped starts at the first instant
+  that exists on it, which is the end of the gap, not midnight shifted by the gap (they
+  differ when the gap straddles midnight: Toronto's clocks went from 23:30 EST on 30 March
+  1919 to 00:30 EDT on the 31st, so the 31st started at 00:30 EDT, not 01:00).
 - A lead's days are calendar arithmetic on the due AS WRITTEN, then resolved; its
-  hours/minutes/seconds are exact elapsed time taken after that.
+  hours/minutes/seconds are exact elapsed time taken after that. A due written with an
+  offset or Z names its own fixed offset, on which a day is always 24 hours.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ _DUE = re.compile(
 
 
 _DAY = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
 
 
 class DueError(ValueError):
@@ -51,6 +57,7 @@ class Resolution(Enum):
     EXACT = "exact"  # the wall time occurs once
     GAP = "gap"  # it does not exist (DST gap, skipped day): shifted forward
     FOLD = "fold"  # it occurs twice: the earlier instant was taken
+    SKIPPED_DAY = "skipped_day"  # the end of a date that never happened there (Pacific/Apia, 30 Dec 2011)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,34 +151,85 @@ def resolve(wall: datetime, zone: ZoneInfo) -> tuple[datetime, Resolution]:
     instants in a fold: the `compatible` rule of docs/time-rules.md exactly. The two folds'
     offsets also classify the wall time: equal where it occurs once; in a gap the
     earlier (fold=0) offset is the smaller (clocks jump forward), in a fold the larger.
+    A skipped midnight is the start of its day: the first instant that exists on it.
     """
     first = _offset(zone, wall)  # a tzinfo reads the wall fields and fold of a naive datetime
     second = _offset(zone, wall.replace(fold=1))
     instant = (wall - first).replace(tzinfo=UTC)
     if first == second:
         return instant, Resolution.EXACT
-    return instant, Resolution.GAP if first < second else Resolution.FOLD
+    if first > second:
+        return instant, Resolution.FOLD
+    if wall.hour == wall.minute == wall.second == wall.microsecond == 0:
+        return _gap_end(wall, zone, first, second), Resolution.GAP
+    return instant, Resolution.GAP
+
+
+def _gap_end(wall: datetime, zone: ZoneInfo, before: timedelta, after: timedelta) -> datetime:
+    """The transition that skips naive `wall`: the first instant whose local time is at or after it.
+
+    The instant `wall - after` is earlier than the transition (its local time, read with the
+    offset `before`, is before `wall`) and `wall - before` is at or after it; tzdata's
+    transitions fall on whole seconds, so halving the span in seconds finds it in at most ~17
+    steps for a gap of a day. Gaps that start at midnight (the usual case) take no step.
+    """
+    hi = (wall - before).replace(tzinfo=UTC)
+    if _local(hi - _SECOND, zone) < wall:
+        return hi
+    lo = (wall - after).replace(tzinfo=UTC)
+    lo_s, hi_s = 0, int((hi - lo) / _SECOND)
+    while hi_s - lo_s > 1:
+        mid = (lo_s + hi_s) // 2
+        if _local(lo + mid * _SECOND, zone) >= wall:
+            hi_s = mid
+        else:
+            lo_s = mid
+    return lo + hi_s * _SECOND
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
 
 
 def due_instant(written: WrittenDue, zone: ZoneInfo) -> tuple[datetime, Resolution]:
-    """The UTC instant of a written due, and how its wall time was resolved."""
+    """The UTC instant of a written due, and how its wall time was resolved.
+
+    The end of a date that never happened on the zone's clocks (its whole day was skipped)
+    is the start of the next day that did, and is classified `SKIPPED_DAY` so that it is warned
+    about: its start and its end are the same instant.
+    """
     if written.instant is not None:
         return written.instant, Resolution.EXACT
     if written.wall is None:
         raise ValueError("a written due has a wall time or an instant")
-    return resolve(written.wall, zone)
+    instant, how = resolve(written.wall, zone)
+    if written.end_of_day and how is Resolution.EXACT:
+        start = written.wall - _DAY
+        # Cheap test first: a skipped day starts in a gap, so its offset differs from the next day's.
+        if _offset(zone, start) != _offset(zone, written.wall) and resolve(start, zone)[0] == instant:
+            return instant, Resolution.SKIPPED_DAY
+    return instant, how
 
 
 def fire_instant(written: WrittenDue, due: datetime, zone: ZoneInfo, lead: Lead) -> datetime:
     """When an alert `lead` before a due fires.
 
-    Days step back on the wall clock of the due as written (for an exact instant, its
-    wall clock in `zone`), the result is resolved by the gap/fold rules, and then the
-    exact seconds are subtracted.
+    Days step back on the wall clock of the due as written, the result is resolved by the
+    gap/fold rules, and then the exact seconds are subtracted. A due written with an offset or
+    Z is on that fixed offset, where a day is 24 hours, whatever the deadline's zone does.
     """
     if not lead.days:
         return due - timedelta(seconds=lead.seconds) if lead.seconds else due
-    wall = written.wall if written.wall is not None else due.astimezone(zone).replace(tzinfo=None)
+    wall = written.wall
+    if wall is None:
+        return due - timedelta(days=lead.days, seconds=lead.seconds)
     wall -= timedelta(days=lead.days)
     offset = _offset(zone, wall)  # fold=0: `resolve`'s instant, without classifying it
-    return (wall - offset - timedelta(seconds=lead.seconds)).replace(tzinfo=UTC)
+    if wall.hour or wall.minute or wall.second or wall.microsecond:
+        return (wall - offset - timedelta(seconds=lead.seconds)).replace(tzinfo=UTC)
+    start = (wall - offset).replace(tzinfo=UTC)
+    # A midnight that does not exist reads back as another time, or (a gap of whole days) another day.
+    local = start.astimezone(zone)
+    if local.hour or local.minute or local.second or local.day != wall.day:
+        start = _gap_end(wall, zone, offset, _offset(zone, wall.replace(fold=1)))
+    return start - timedelta(seconds=lead.seconds) if lead.seconds else start

@@ -29,6 +29,7 @@ from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
 from alertd.daemon.notify import Notifier
+from alertd.daemon.outlook import outlook
 from alertd.daemon.timetable import Timetable
 from alertd.daemon.watch import ConfigWatch
 from alertd.delivery.channels.base import DeliveryError, SendContext
@@ -180,12 +181,11 @@ class Daemon:
         self.alarm.arm(self.timetable.next_instant())
         self._record_next()
         self._status = self._status_text()
-        self.notifier.ready(self._status)
+        log.info("daemon.ready", **self._outlook(), ledger=str(self.ledger.path),
+                 watch_seconds=self.watch.interval if self.watch else None)
+        self.notifier.ready(self._status)  # after the line: whoever waits for READY=1 finds it logged
         if self.reload_requested:
             self.wake.set()
-        log.info("daemon.ready", deadlines=len(self.engine.deadlines), channels=len(self.config.channels),
-                 ledger=str(self.ledger.path), next=self._next_text(),
-                 watch_seconds=self.watch.interval if self.watch else None)
 
     def _build_senders(self, config: Config) -> dict[str, Sender]:
         senders: dict[str, Sender] = {}
@@ -252,9 +252,8 @@ class Daemon:
         self.metrics.config_loaded(ok=True, at=now, deadlines=len(self.engine.deadlines))
         for problem in config.warnings:
             log.warning("config.warning", problem=str(problem))
-        log.info("config.reloaded", deadlines=len(self.engine.deadlines), added=added, changed=changed,
-                 removed=removed, files=len(config.files), files_reused=self.config_cache.reused,
-                 next=self._next_text(), trigger=trigger)
+        log.info("config.reloaded", **self._outlook(), added=added, changed=changed, removed=removed,
+                 files_reused=self.config_cache.reused, trigger=trigger)
         self.notifier.ready(self._status_text())
 
     # -- main loop ------------------------------------------------------------------------------
@@ -309,6 +308,9 @@ class Daemon:
         self.notifier.close()
 
     # -- status ---------------------------------------------------------------------------------
+    def _outlook(self) -> dict[str, object]:
+        return outlook(self.config, self.engine.deadlines, self.timetable.next_deadline(), now=self.clock())
+
     def _next_text(self) -> str | None:
         nxt = self.timetable.next_deadline()
         return f"{nxt[1]} at {rfc3339(nxt[0])}" if nxt else None

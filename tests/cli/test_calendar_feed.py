@@ -159,3 +159,47 @@ def test_the_ics_command_fails_with_the_config_errors(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == b""
     assert b"bad.yaml" in result.stderr
+
+
+def test_alarm_text_says_the_lead_in_words() -> None:
+    (event,) = events(feed([deadline(remind=("7d", "1d12h", "90m", "0"))], now=NOW))
+    assert [str(a["DESCRIPTION"]) for a in event.walk("VALARM")] == [
+        "A deadline (due in 7 days)", "A deadline (due in 1 day 12 hours)", "A deadline (due in 1 hour 30 minutes)",
+        "A deadline (due now)"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC"])
+def test_a_utc_deadline_shows_its_due_once(zone: str) -> None:
+    (event,) = events(feed([deadline(due="2021-05-21T18:00", timezone=zone)], now=NOW))
+    assert str(event["DESCRIPTION"]) == f"Due Fri 21 May 2021, 18:00 UTC ({zone})"
+
+
+def test_a_deadline_in_another_zone_shows_its_due_there_and_in_utc() -> None:
+    (event,) = events(feed([deadline()], now=NOW))
+    assert str(event["DESCRIPTION"]) == "Due Fri 21 May 2021, 24:00 MSK (Europe/Moscow)\n= Fri 21 May 2021, 21:00 UTC"
+
+
+def test_a_feed_without_deadlines_is_still_a_valid_calendar() -> None:
+    """RFC 5545 §3.6: a VCALENDAR holds at least one component; `icalendar` refuses one that holds none.
+    The empty feed holds the definition of UTC, which no calendar shows."""
+    text = feed([], now=NOW)
+    calendar = parse(text)
+    calendar.validate()  # raises IncompleteComponent for a calendar without components
+    assert [c.name for c in calendar.subcomponents] == ["VTIMEZONE"]
+    assert calendar.walk("VEVENT") == [] and calendar.walk("VALARM") == []
+    (zone,) = calendar.walk("VTIMEZONE")
+    assert zone.to_tz().utcoffset(datetime(2021, 5, 21)) == timedelta(0)
+    with_one = parse(feed([deadline()], now=NOW))
+    with_one.validate()
+    assert [c.name for c in with_one.subcomponents] == ["VEVENT"]  # the placeholder only when there is nothing else
+
+
+@pytest.mark.parametrize(("due", "stamp"), [
+    ("0001-01-07", "00010108T000000Z"), ("0999-12-31T12:00", "09991231T120000Z"), ("9999-12-30", "99991231T000000Z"),
+])
+def test_instants_are_written_with_four_digit_years(due: str, stamp: str) -> None:
+    text = feed([deadline(due=due, timezone="UTC", remind=("1d", "0"))], now=NOW)
+    assert f"DTSTART:{stamp}\r\n" in text
+    assert f"-{stamp}@alertd" in text.replace("\r\n ", "")
+    (event,) = events(text)
+    assert event.decoded("DTSTART") == datetime.fromisoformat(stamp[:8] + stamp[8:-1]).replace(tzinfo=UTC)

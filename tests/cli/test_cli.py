@@ -64,7 +64,9 @@ def test_plan_usage_errors_exit_2(capsys, bad: list[str]) -> None:
         assert exc.value.code == 2
     else:
         assert code == 2
-        assert "alertd: error:" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert err.startswith("usage: alertd plan ")  # the command's usage, not the top-level one
+        assert "alertd plan: error:" in err
 
 
 class _no_raise:
@@ -136,6 +138,26 @@ def test_check_warns_about_gaps_and_folds_but_passes(write_config, capsys) -> No
     assert "Sun 9 Mar 2031, 03:30 EDT" in err
     assert f"{config}/a.yaml:5: warning: deadline 'fold': the local time it names occurs twice" in err
     assert "2031-11-02T05:30:00Z" in err
+
+
+def test_check_warns_about_a_day_that_never_happened_and_labels_its_instant(write_config, capsys) -> None:
+    """Samoa skipped Friday 30 December 2011 (from UTC-10 to UTC+14): its end is 10:00Z that day."""
+    config = write_config({"a.yaml": """
+        channels: {c: {type: console}}
+        defaults: {channels: [c], timezone: Pacific/Apia}
+        deadlines:
+          - {id: skipped, title: The Friday Samoa skipped, due: "2011-12-30"}
+          - {id: before, title: The Thursday before, due: "2011-12-29T12:00"}
+        """})
+    with freeze_time("2011-12-01T00:00:00Z"):
+        code, out, err = run(capsys, "check", "-c", str(config))
+    assert code == 0
+    assert err.splitlines() == [
+        f"{config}/a.yaml:4: warning: deadline 'skipped': the date it names never happened in Pacific/Apia (a clock "
+        "change skipped the whole day); its end is the start of the next day: Fri 30 Dec 2011, 24:00 +14 = "
+        "2011-12-30T10:00:00Z",
+    ]
+    assert "  due   Fri 30 Dec 2011, 24:00 +14 (Pacific/Apia) = 2011-12-30T10:00:00Z" in out.splitlines()
 
 
 def test_yaml_implicit_typing_does_not_change_meaning(write_config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -49,12 +50,25 @@ DUES = [
     ("America/Havana", "2021-03-13", "2021-03-14T05:00:00Z", Resolution.GAP),
     ("America/Havana", "2021-03-14T00:00", "2021-03-14T05:00:00Z", Resolution.GAP),
     ("America/Havana", "2021-03-14T00:30", "2021-03-14T05:30:00Z", Resolution.GAP),
+    # Toronto, 30 March 1919: the clocks went from 23:30 EST to 00:30 EDT, a gap that straddles
+    # midnight. The 31st (and so the end of the 30th) starts at the first instant that exists on
+    # it, 00:30 EDT = 04:30Z, not midnight shifted by the gap (01:00 EDT = 05:00Z).
+    ("America/Toronto", "1919-03-30", "1919-03-31T04:30:00Z", Resolution.GAP),
+    ("America/Toronto", "1919-03-30T24:00", "1919-03-31T04:30:00Z", Resolution.GAP),
+    ("America/Toronto", "1919-03-31T00:00", "1919-03-31T04:30:00Z", Resolution.GAP),
+    ("America/Toronto", "1919-03-30T23:29:59", "1919-03-31T04:29:59Z", Resolution.EXACT),
+    ("America/Toronto", "1919-03-30T23:45", "1919-03-31T04:45:00Z", Resolution.GAP),  # not a midnight: shifted
+    ("America/Toronto", "1919-03-31T00:15", "1919-03-31T05:15:00Z", Resolution.GAP),
+    ("America/Toronto", "1919-03-31T00:30", "1919-03-31T04:30:00Z", Resolution.EXACT),
     # Santiago: DST starts at 24:00 on Saturday 4 September 2021
     ("America/Santiago", "2021-09-04", "2021-09-05T04:00:00Z", Resolution.GAP),
     # Apia skipped Friday 30 December 2011 entirely (UTC-10 to UTC+14)
     ("Pacific/Apia", "2011-12-29", "2011-12-30T10:00:00Z", Resolution.GAP),
     ("Pacific/Apia", "2011-12-30T12:00", "2011-12-30T22:00:00Z", Resolution.GAP),
-    ("Pacific/Apia", "2011-12-30", "2011-12-30T10:00:00Z", Resolution.EXACT),
+    ("Pacific/Apia", "2011-12-30", "2011-12-30T10:00:00Z", Resolution.SKIPPED_DAY),  # a day that never was
+    ("Pacific/Apia", "2011-12-30T24:00", "2011-12-30T10:00:00Z", Resolution.SKIPPED_DAY),
+    ("Pacific/Apia", "2011-12-30T00:00", "2011-12-30T10:00:00Z", Resolution.GAP),
+    ("Pacific/Apia", "2011-12-31T00:00", "2011-12-30T10:00:00Z", Resolution.EXACT),
     ("Pacific/Apia", "2011-12-31T12:00", "2011-12-30T22:00:00Z", Resolution.EXACT),
     # Lord Howe: a 30-minute DST shift (+10:30 to +11 at 02:00, back at 02:00 to 01:30)
     ("Australia/Lord_Howe", "2021-10-03T02:15", "2021-10-02T15:45:00Z", Resolution.GAP),
@@ -104,8 +118,20 @@ LEADS = [
     # Apia: 1d before the end of 31 December 2011 is the end of the 30th, which exists
     ("Pacific/Apia", "2011-12-31", "1d", "2011-12-30T10:00:00Z"),
     ("Pacific/Apia", "2011-12-31", "2d", "2011-12-30T10:00:00Z"),  # end of the 29th = same instant
-    # an exact-instant due: days step back on its wall clock in the deadline's zone
+    # Toronto 1919: day leads that land on the midnight skipped by the 23:30 -> 00:30 gap
+    ("America/Toronto", "1919-04-06", "7d", "1919-03-31T04:30:00Z"),
+    ("America/Toronto", "1919-03-31", "1d", "1919-03-31T04:30:00Z"),
+    ("America/Toronto", "1919-03-31", "1d1h", "1919-03-31T03:30:00Z"),
+    ("America/Toronto", "1919-04-01T00:00", "1d", "1919-03-31T04:30:00Z"),
+    ("America/Toronto", "1919-04-01T00:15", "1d", "1919-03-31T05:15:00Z"),  # not a midnight: shifted
+    # an exact-instant due: days count on its written offset, where a day is 24 hours, not on the
+    # zone's wall clock (New York went to EDT on 14 March 2021, between these instants)
     ("Europe/Moscow", "2021-05-21T21:00:00Z", "1d", "2021-05-20T21:00:00Z"),
+    ("America/New_York", "2021-03-15T12:00:00Z", "7d", "2021-03-08T12:00:00Z"),
+    ("America/New_York", "2021-03-15T08:00:00-04:00", "7d", "2021-03-08T12:00:00Z"),
+    ("America/New_York", "2021-03-15T08:00:00-04:00", "1d12h", "2021-03-14T00:00:00Z"),
+    ("America/New_York", "2021-03-15-04:00", "7d", "2021-03-09T04:00:00Z"),  # end of day at -04:00
+    ("Europe/London", "2021-11-01T12:00:00+01:00", "2w", "2021-10-18T11:00:00Z"),
     ("Australia/Lord_Howe", "2021-10-04T02:15", "1d", "2021-10-02T15:45:00Z"),
     ("Europe/Moscow", "2012-06-01", "90m", "2012-06-01T18:30:00Z"),
 ]
@@ -124,6 +150,17 @@ def test_lead_fires_at_the_contract_instant(zone: str, written: str, lead: str, 
         ("Europe/Moscow", "2021-05-21T18:00", "Fri 21 May 2021, 18:00 MSK", "2021-05-21T18:00"),
         ("Europe/Moscow", "2021-05-21T21:00:00Z", "Sat 22 May 2021, 00:00 MSK", "2021-05-22T00:00"),
         ("America/Havana", "2021-03-13", "Sat 13 Mar 2021, 24:00 CST", "2021-03-13T24:00"),
+        # the date never happened in Apia: 24:00 with the offset in force at the instant (+14), which
+        # names 2011-12-30T10:00Z; "-10" would name an instant a day later
+        ("Pacific/Apia", "2011-12-30", "Fri 30 Dec 2011, 24:00 +14", "2011-12-30T24:00"),
+        ("Pacific/Apia", "2011-12-29", "Thu 29 Dec 2011, 24:00 -10", "2011-12-29T24:00"),
+        # no clock in Toronto read 24:00 on 30 March 1919 at the end of that day: its own clock then
+        ("America/Toronto", "1919-03-30", "Mon 31 Mar 1919, 00:30 EDT", "1919-03-30T24:00"),
+        ("UTC", "0001-01-07", "Sun 7 Jan 0001, 24:00 UTC", "0001-01-07T24:00"),
+        # the end of a day at a written offset, shown in a zone at another offset: its clock there
+        ("UTC", "2021-05-21+03:00", "Fri 21 May 2021, 21:00 UTC", "2021-05-21T21:00"),
+        ("Europe/Moscow", "2021-05-21+03:00", "Fri 21 May 2021, 24:00 MSK", "2021-05-21T24:00"),
+        ("UTC", "0001-01-07T06:05", "Sun 7 Jan 0001, 06:05 UTC", "0001-01-07T06:05"),
         ("America/New_York", "2021-03-14T02:30", "Sun 14 Mar 2021, 03:30 EDT", "2021-03-14T03:30"),
         ("UTC", "2021-05-21T18:00:30", "Fri 21 May 2021, 18:00:30 UTC", "2021-05-21T18:00:30"),
     ],
@@ -177,10 +214,18 @@ def test_zones_come_from_the_tzdata_package_not_the_host() -> None:
 
 
 def _resolve_by_conversion(wall: datetime, zone) -> tuple[datetime, Resolution]:
-    """The definition `resolve` must equal: convert with fold=0, look back, compare folds."""
+    """The definition `resolve` must equal: convert with fold=0, look back, compare folds; a
+    midnight that does not exist is the first instant, minute by minute, whose local time is not
+    before it (tzdata's transitions in these zones fall on whole minutes)."""
+    from datetime import timedelta  # noqa: PLC0415
+
     local = wall.replace(tzinfo=zone, fold=0)
     instant = local.astimezone(UTC)
     if instant.astimezone(zone).replace(tzinfo=None) != wall:
+        if wall.time() == datetime.min.time():
+            instant = (wall - timedelta(days=2)).replace(tzinfo=UTC)
+            while instant.astimezone(zone).replace(tzinfo=None) < wall:
+                instant += timedelta(minutes=1)
         return instant, Resolution.GAP
     if local.replace(fold=1).utcoffset() != local.utcoffset():
         return instant, Resolution.FOLD
@@ -188,13 +233,14 @@ def _resolve_by_conversion(wall: datetime, zone) -> tuple[datetime, Resolution]:
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "America/Havana", "Pacific/Apia", "Australia/Lord_Howe",
-                                  "Europe/Dublin", "Antarctica/Troll", "Africa/Casablanca"])
+                                  "Europe/Dublin", "Antarctica/Troll", "Africa/Casablanca", "America/Toronto"])
 def test_resolve_equals_its_definition_at_every_quarter_hour(zone: str) -> None:
-    """Dublin's negative DST, Troll's two-hour shift, Casablanca's Ramadan reversals included."""
+    """Dublin's negative DST, Troll's two-hour shift, Casablanca's Ramadan reversals, Toronto's gap
+    across midnight in 1919 included."""
     from datetime import timedelta  # noqa: PLC0415
 
     tz = get_zone(zone)
-    year = {"Pacific/Apia": 2011, "Africa/Casablanca": 2019}.get(zone, 2021)
+    year = {"Pacific/Apia": 2011, "Africa/Casablanca": 2019, "America/Toronto": 1919}.get(zone, 2021)
     wall, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
     while wall < end:
         assert resolve(wall, tz) == _resolve_by_conversion(wall, tz), wall
@@ -233,3 +279,33 @@ def test_the_fast_due_reader_agrees_with_the_careful_one():
         cases += 1
         assert outcome(parse_due, text) == outcome(lambda t, m=m: _parse_due_slowly(t, m), text), text
     assert cases > 1000
+
+
+_LABEL = re.compile(r"\w{3} (\d{1,2}) (\w{3}) (\d{4}), (\d{2}):(\d{2})(?::(\d{2}))? (\S+)")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@pytest.mark.parametrize(("zone", "year"), [
+    ("Pacific/Apia", 2011), ("America/Havana", 2021), ("America/Santiago", 2021), ("America/Toronto", 1919),
+    ("America/New_York", 2021), ("Australia/Lord_Howe", 2021), ("Africa/Casablanca", 2019),
+    ("Europe/Dublin", 2021), ("Antarctica/Troll", 2021),
+])
+def test_every_end_of_day_label_names_the_instant_alertd_uses(zone: str, year: int) -> None:
+    """`D, 24:00 ABBR` read back with ABBR's offset (any clock time: with the zone's offset then) is the due."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    tz = get_zone(zone)
+    day, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    while day < end:
+        d = deadline(f"{day:%Y-%m-%d}", zone)
+        m = _LABEL.fullmatch(due_text(d))
+        assert m, due_text(d)
+        date_, month, yyyy, hh, mm, ss, abbr = m.groups()
+        wall = datetime(int(yyyy), _MONTHS.index(month) + 1, int(date_)) + timedelta(
+            hours=int(hh), minutes=int(mm), seconds=int(ss or 0))
+        # the offsets this abbreviation stood for around the due
+        offsets = {(d.due + timedelta(hours=h)).astimezone(tz).utcoffset() for h in range(-48, 49)
+                   if (d.due + timedelta(hours=h)).astimezone(tz).tzname() == abbr}
+        assert len(offsets) == 1, (due_text(d), offsets)
+        assert (wall - offsets.pop()).replace(tzinfo=UTC) == d.due, (day, due_text(d), rfc3339(d.due))
+        day += timedelta(days=1)

@@ -1,4 +1,4 @@
-"""The console channel: the alert's human message as a log event (standard output)."""
+"""The console channel: the alert's human message as a log event (standard error, or the journal)."""
 
 from __future__ import annotations
 

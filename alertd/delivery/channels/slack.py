@@ -7,8 +7,10 @@ appears in a message or log; the pacer keys it by its hash.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from alertd.config.schema import SlackChannel
 from alertd.core.message import Message, one_line, render
@@ -16,11 +18,15 @@ from alertd.core.notification import Notification
 from alertd.delivery.channels.base import DeliveryError, SendContext
 from alertd.delivery.channels.http import body_hint, post, raise_for_status, url_secrets
 
-__all__ = ["SlackSender", "blocks"]
+__all__ = ["SlackSender", "blocks", "escape", "link", "mrkdwn"]
 
 _HEADER_MAX = 150  # Block Kit: a header's plain_text is at most 150 characters
 _SECTION_MAX = 3000  # and a section's text at most 3,000
 _CONTEXT_MAX = 10  # and a context block at most 10 elements
+
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_LINK_UNSAFE = re.compile(r"[|\s]")  # `|` ends a link's URL in `<url|label>`; whitespace ends the link
 
 
 def escape(text: str) -> str:
@@ -29,7 +35,44 @@ def escape(text: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
+    """Plain text (no escapes) of at most `limit` characters, an ellipsis marking a cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mrkdwn(text: str, limit: int) -> str:
+    """`text` escaped, at most `limit` characters as sent: a cut falls between escapes, never in one."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    size, keep = 1, 0  # the ellipsis
+    for char in text:
+        size += len(_ESCAPES.get(char, char))
+        if size > limit:
+            break
+        keep += 1
+    return escape(text[:keep]) + "…"
+
+
+def _clip_lines(lines: list[str], limit: int) -> str:
+    """Whole mrkdwn lines while they fit in `limit` characters, then `…`: a cut inside a line could
+    leave a link, an escape or an emphasis open."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = len("\n…")
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join([*kept, "…"])
+
+
+def link(url: str) -> str:
+    """A link as mrkdwn `<url>`: escaped, and a `|` (which would start a label) or whitespace
+    percent-encoded, as a URL has them anyway."""
+    return "<" + escape(_LINK_UNSAFE.sub(lambda m: quote(m.group(), safe=""), url)) + ">"
 
 
 def blocks(msg: Message) -> list[dict[str, Any]]:
@@ -39,13 +82,13 @@ def blocks(msg: Message) -> list[dict[str, Any]]:
         when.append(f"_{escape(msg.late_note)}_")
     out: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(one_line(msg.title), _HEADER_MAX)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip("\n".join(when), _SECTION_MAX)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip_lines(when, _SECTION_MAX)}},
     ]
     if msg.notes:
-        out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(escape(msg.notes), _SECTION_MAX)}})
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(msg.notes, _SECTION_MAX)}})
     if msg.links:
-        lines = "\n".join(f"• <{escape(link)}>" for link in msg.links)
-        out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(lines, _SECTION_MAX)}})
+        lines = [f"• {link(url)}" for url in msg.links]
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip_lines(lines, _SECTION_MAX)}})
     if msg.tags:
         tags = [{"type": "mrkdwn", "text": f"`{escape(tag)}`"} for tag in msg.tags[:_CONTEXT_MAX]]
         out.append({"type": "context", "elements": tags})

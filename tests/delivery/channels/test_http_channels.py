@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import ssl
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -15,10 +17,12 @@ import trustme
 
 from alertd import __version__
 from alertd.config.schema import SlackChannel, WebhookChannel
+from alertd.core.message import Message, render
 from alertd.delivery.channels.base import DeliveryError, SendContext
 from alertd.delivery.channels.http import retry_after_seconds
 from alertd.delivery.channels.pace import Pacer
 from alertd.delivery.channels.registry import build_sender
+from alertd.delivery.channels.slack import blocks
 from alertd.redact import Redactor
 from tests.peers import Answer, Receiver
 from tests.seed import seed_note
@@ -296,3 +300,46 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert retry_after_seconds(format_datetime(now - timedelta(seconds=90), usegmt=True), now=now) == 0.0
     assert retry_after_seconds("soon", now=now) is None
     assert retry_after_seconds(None, now=now) is None
+
+
+_PARTIAL_ESCAPE = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def _message(**parts: object) -> Message:
+    return replace(render(seed_note("1d"), now=seed_note("1d").scheduled_for), **parts)
+
+
+@pytest.mark.parametrize("plain", range(2990, 3001))
+def test_slack_clips_notes_between_escapes_never_inside_one(plain: int) -> None:
+    """Notes of `plain` letters then ampersands: the cut falls wherever the 3,000 characters end."""
+    section = blocks(_message(notes="n" * plain + "&<>" * 10))[2]["text"]["text"]
+    assert len(section) <= 3000
+    assert section.endswith("…")
+    assert not _PARTIAL_ESCAPE.search(section), section[-12:]
+    assert not re.search(r"&(amp|lt|gt)?$", section.removesuffix("…")), section[-12:]
+
+
+def test_slack_notes_that_fit_are_escaped_and_not_clipped() -> None:
+    notes = "a & b <c> " * 100
+    assert blocks(_message(notes=notes))[2]["text"]["text"] == notes.replace("&", "&amp;").replace(
+        "<", "&lt;").replace(">", "&gt;")
+
+
+def test_a_slack_link_with_a_bar_or_a_space_gets_no_fake_label() -> None:
+    """In mrkdwn `<url|label>` a bar starts a label: it is percent-encoded, as is whitespace."""
+    links = ("https://example.com/report?a=1&b=2|Pay here", "https://example.com/a b", "https://example.com/<x>")
+    section = blocks(_message(links=links, notes=None))[2]["text"]["text"]
+    assert section.splitlines() == [
+        "• <https://example.com/report?a=1&amp;b=2%7CPay%20here>",
+        "• <https://example.com/a%20b>",
+        "• <https://example.com/&lt;x&gt;>",
+    ]
+
+
+def test_too_many_slack_links_are_cut_between_links() -> None:
+    links = tuple(f"https://example.com/{i:04d}/" + "p" * 80 for i in range(100))
+    section = blocks(_message(links=links, notes=None))[2]["text"]["text"]
+    assert len(section) <= 3000
+    *kept, last = section.splitlines()
+    assert last == "…"
+    assert kept == [f"• <{url}>" for url in links[:len(kept)]] and len(kept) > 20
