@@ -20,7 +20,7 @@ from alertd.config.filepart import Entry, FilePart, digest_of, read_part
 from alertd.config.problems import ConfigError, Problem
 from alertd.config.readers import read_parts
 from alertd.config.resolve import Context, Resolved, lead_problems, parse_leads, resolved_for, settle
-from alertd.config.sources import SourceError, find_config_files, read_bytes
+from alertd.config.sources import SourceError, read_bytes, scan_config_dir
 from alertd.core.model import Deadline
 
 __all__ = ["DEFAULT_REMIND", "Config", "ConfigCache", "load_config"]
@@ -80,8 +80,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",
                                    "pass --config DIR or set ALERTD_CONFIG_DIR")])
-    files = find_config_files(directory)
-    problems: list[Problem] = []
+    files, problems = scan_config_dir(directory)
     if not files:
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
     pool: dict[Any, Any] = {}
