@@ -18,7 +18,7 @@ from alertd.cli.check import cmd_check
 from alertd.cli.common import UsageError
 from alertd.cli.ics import cmd_ics
 from alertd.cli.plan import PLAN_DAYS, cmd_plan
-from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
+from alertd.exitcodes import EX_CONFIG, EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
 __all__ = ["build_parser", "main"]
@@ -66,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         for err in exc.errors(include_input=False, include_url=False):
             name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
-        return EX_USAGE
+        # For the daemon a bad setting is a configuration error: systemd's RestartPreventExitStatus=78
+        # stops the unit instead of restarting it every few seconds into the same error.
+        return EX_CONFIG if args.command == "run" else EX_USAGE
     config_dir = resolve_config_dir(args.config, settings)
     now = datetime.now(UTC)  # the one clock read of a command; everything below is handed `now`
     try:

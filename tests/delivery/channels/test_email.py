@@ -206,8 +206,13 @@ def test_it_delivers_over_implicit_tls(ca: tuple[trustme.CA, Path]) -> None:
     assert len(mailbox.envelopes) == 1
 
 
-def test_a_missing_ca_file_is_a_permanent_error_naming_it(smtp_server: SmtpPeer, tmp_path: Path) -> None:
-    error = send(channel(smtp_server, ca_file=str(tmp_path / "missing.pem")), seed_note())
+def test_a_ca_file_gone_since_the_check_is_a_permanent_error_naming_it(smtp_server: SmtpPeer,
+                                                                        tmp_path: Path) -> None:
+    gone = tmp_path / "missing.pem"
+    gone.write_bytes(smtp_server.ca_file.read_bytes())
+    config = channel(smtp_server, ca_file=str(gone))  # check reads it (test_config_checks.py) ...
+    gone.unlink()  # ... and it is removed before the first send
+    error = send(config, seed_note())
     assert error is not None
     assert error.permanent
     assert "missing.pem cannot be used" in str(error)
