@@ -39,7 +39,9 @@ from alertd.logs import configure_logging
 from alertd.metrics import Metrics, MetricsAddressError, MetricsServer, start_metrics_server
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
+from alertd.store.base import StoreError
 from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
+from alertd.store.lock import StateLock
 
 __all__ = ["Daemon", "run_daemon"]
 
@@ -62,6 +64,20 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     config = load_or_report(config_dir, sys.stderr, cache)
     if config is None:
         return EX_CONFIG
+    state_dir = resolve_state_dir(settings)
+    try:
+        lock = StateLock.acquire(state_dir)  # a second daemon on this ledger would send everything twice
+    except StoreError as exc:
+        print(f"alertd: error: {exc}", file=sys.stderr)
+        return EX_FAIL
+    try:
+        return _run_locked(config, settings, state_dir=state_dir, cache=cache, watch=watch, early_reload=early_reload)
+    finally:
+        lock.release()
+
+
+def _run_locked(config: Config, settings: Settings, *, state_dir: Path, cache: ConfigCache,
+                watch: ConfigWatch | None, early_reload: list[int]) -> int:
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
     metrics = Metrics()
@@ -74,7 +90,7 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
             log.error("daemon.start_failed", error=str(exc))
             return EX_CONFIG
         log.info("metrics.listening", host=server.host, port=server.port, url=server.url)
-    path = resolve_state_dir(settings) / LEDGER_FILE
+    path = state_dir / LEDGER_FILE
     try:
         try:
             ledger = Ledger.open(path)
@@ -86,6 +102,10 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
         daemon.reload_requested = bool(early_reload)
         try:
             return asyncio.run(daemon.run())
+        except LedgerError as exc:  # a row it cannot read: one clear line, not a traceback
+            print(f"alertd: error: {exc}", file=sys.stderr)
+            log.error("daemon.stopped_on_ledger", error=str(exc), path=str(path))
+            return EX_FAIL
         finally:
             ledger.close()
     finally:
@@ -204,6 +224,8 @@ class Daemon:
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
+        if self.ledger.unwritten:
+            self.ledger.retry_unwritten()  # writes a full disk refused, once it has room again
         self.engine.run_due(now)
         self._arm()
         if self.engine.backlog:
