@@ -24,6 +24,7 @@ from alertd.settings import Settings, resolve_config_dir
 __all__ = ["build_parser", "main"]
 
 STATUS_LIMIT = 10
+STATUS_LIMIT_MAX = 100_000  # entries per part: more is not a status, and SQLite's LIMIT is 64-bit
 DEFAULT_WATCH_TEXT = "2s"
 
 
@@ -90,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             from alertd.cli.status import cmd_status  # noqa: PLC0415 - imports the ledger
 
-            if args.limit < 1:
-                raise UsageError(f"--limit {args.limit} must be at least 1")
+            if not 1 <= args.limit <= STATUS_LIMIT_MAX:
+                raise UsageError(f"--limit {args.limit} must be from 1 to {STATUS_LIMIT_MAX:,}")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
     except UsageError as exc:

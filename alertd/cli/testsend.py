@@ -17,7 +17,7 @@ from alertd.core.leads import Lead
 from alertd.core.model import Deadline, Source
 from alertd.core.notification import Notification, delivery_key
 from alertd.core.timerules import WrittenDue
-from alertd.delivery.channels.base import DeliveryError, SendContext
+from alertd.delivery.channels.base import DeliveryError, SendContext, error_text
 from alertd.delivery.channels.registry import build_sender
 from alertd.exitcodes import EX_FAIL, EX_OK, EX_USAGE
 from alertd.redact import Redactor
@@ -69,7 +69,7 @@ def cmd_test(config_dir: Path, channel: str, settings: Settings, *, now: datetim
         asyncio.run(_send(config, channel, note, now, redact))
     except DeliveryError as exc:
         kind = "permanent" if exc.permanent else "temporary"
-        print(redact(f"alertd: test to {channel} ({spec.type}) failed ({kind}): {exc}"), file=err)
+        print(f"alertd: test to {channel} ({spec.type}) failed ({kind}): {error_text(str(exc), redact)}", file=err)
         return EX_FAIL
     print(redact(f"test notification {note.key} to {channel} ({spec.type}) accepted"), file=out)
     return EX_OK
