@@ -34,6 +34,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from alertd.config.limits import MAX_SCALAR
+
 __all__ = ["load"]
 
 try:  # optional at import: without it every file takes the PyYAML path
@@ -164,15 +166,19 @@ def _plain(value: Any, typed: list[bool]) -> Any:
         _plain_list(value, typed)
     elif kind is not str:
         return _text(value, typed)
+    elif len(value) > MAX_SCALAR:
+        raise _Unsure
     return value
 
 
 def _plain_dict(mapping: dict[Any, Any], typed: list[bool]) -> None:
     for key, value in mapping.items():
-        if type(key) is not str:
+        if type(key) is not str or len(key) > MAX_SCALAR:
             raise _Unsure
         kind = type(value)
         if kind is str:
+            if len(value) > MAX_SCALAR:
+                raise _Unsure  # the PyYAML path refuses it, with its line
             continue
         if kind is dict:
             _plain_dict(value, typed)
@@ -186,6 +192,8 @@ def _plain_list(items: list[Any], typed: list[bool]) -> None:
     for i, value in enumerate(items):
         kind = type(value)
         if kind is str:
+            if len(value) > MAX_SCALAR:
+                raise _Unsure
             continue
         if kind is dict:
             _plain_dict(value, typed)

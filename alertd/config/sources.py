@@ -209,8 +209,13 @@ def _yaml_events(text: str, *, lines: bool = False) -> tuple[Any, dict[Loc, int]
         if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
             problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
+        # libyaml's position is a byte offset into the UTF-8 text
+        line = text.encode()[: exc.position].count(b"\n") + 1 if isinstance(exc.position, int) else None
+        raise SourceError(f"invalid YAML: {exc.reason} (character U+{exc.character:04X})"
+                          if isinstance(exc.character, int) else f"invalid YAML: {exc.reason}", line) from None
     except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
+        raise SourceError(f"invalid YAML: {' '.join(str(exc).split())}") from None
 
 
 _ITEM = re.compile(r"\n([ \t]*)- ")

@@ -28,9 +28,13 @@ _TOML_LINE_COL = re.compile(r"\(at line (\d+), column \d+\)")
 _TOML_HEADER = re.compile(r"^\s*+(\[\[?)\s*+([^\]]*[^\]\s])\s*\]\]?\s*+(#.*)?$")
 _TOML_BARE = r"(?:[A-Za-z0-9_-]++|\"[^\"]*+\"|'[^']*+')"
 _TOML_KEY = re.compile(rf"^\s*+({_TOML_BARE}(?:\s*+\.\s*+{_TOML_BARE})*+)\s*+=")
-_LONG_DIGITS = re.compile(rf"[0-9A-Fa-f_]{{{MAX_DIGITS + 1},}}")
-# What can hold a bracket that is not structure: strings (four kinds) and comments.
-_BRACKETS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*+"|\'[^\'\n]*+\'|#[^\n]*+|[\[\]{}]')
+_LONG_DIGITS = re.compile(rf"(?<![0-9A-Fa-f_])[0-9A-Fa-f_]{{{MAX_DIGITS + 1}}}")  # (from a run's start only)
+# What can hold a bracket or a dot that is not structure: strings (four kinds) and comments.
+_NOT_CODE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*+"|\'[^\'\n]*+\'|#[^\n]*+')
+_BRACKET = re.compile(r"[\[\]{}]")
+# A key (or header) of more than MAX_DEPTH dotted parts, once strings are replaced by `""`.
+_PART = r'(?:[A-Za-z0-9_-]++|"")'
+_LONG_KEY = re.compile(rf"(?<![A-Za-z0-9_-]){_PART}(?:[ \t]*+\.[ \t]*+{_PART}){{{MAX_DEPTH}}}")
 
 
 class _TooDeep(Exception):
@@ -67,21 +71,50 @@ def read_toml(text: str) -> tuple[Any, Callable[[Loc], int | None]]:
 
 
 def _check_text(text: str) -> None:
+    """Refuse, at their line, what tomllib handles by recursion or in quadratic time: long digit runs,
+    brackets nested deeper than MAX_DEPTH, and dotted keys (or headers) of more than MAX_DEPTH parts
+    (tomllib builds a key part by part into a tuple: 40,000 parts took 40 s)."""
     long = _LONG_DIGITS.search(text)
     if long is not None:
         raise SourceError(f"a number (or a run of digits) longer than {MAX_DIGITS:,} characters",
                           text.count("\n", 0, long.start()) + 1)
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
+    if text.count("[") + text.count("{") <= MAX_DEPTH and text.count(".") <= MAX_DEPTH:
         return
+    code = _NOT_CODE.sub('""', text)  # structure only; lines shift where a string spanned several
+    if _LONG_KEY.search(code):
+        raise SourceError(f"a key of more than {MAX_DEPTH} dotted parts", _line_in_text(text, _LONG_KEY))
     depth = 0
-    for m in _BRACKETS.finditer(text):
-        c = m.group()
-        if c in ("[", "{"):
+    for m in _BRACKET.finditer(code):
+        if m.group() in ("[", "{"):
             depth += 1
             if depth > MAX_DEPTH:
-                raise SourceError(f"nested more than {MAX_DEPTH} levels deep", text.count("\n", 0, m.start()) + 1)
-        elif c in ("]", "}"):
+                raise SourceError(f"nested more than {MAX_DEPTH} levels deep", _line_in_text(text, None))
+        else:
             depth = max(depth - 1, 0)
+
+
+def _line_in_text(text: str, pattern: re.Pattern[str] | None) -> int:
+    """The line of the text where the long key (`pattern`) or the too-deep bracket is: the same scan
+    once more, token by token, counting lines (only on the way to an error)."""
+    depth, line, pos = 0, 1, 0
+    for m in re.finditer(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*+"|\'[^\'\n]*+\'|#[^\n]*+|[\[\]{}]',
+                         text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        c = m.group()
+        if pattern is not None and c[:1] not in "\"'#[]{}":
+            continue
+        if pattern is None and c in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif pattern is None and c in ("]", "}"):
+            depth = max(depth - 1, 0)
+    if pattern is not None:
+        found = pattern.search(_NOT_CODE.sub(lambda m: re.sub(r"[^\n]", "", m.group()) + '""', text))
+        if found is not None:
+            return text.count("\n", 0, found.start()) + 1  # wrong only where a string spans lines before it
+    return line
 
 
 def _plain(value: Any, depth: int) -> Any:
@@ -136,9 +169,12 @@ def _toml_index(text: str) -> dict[Loc, int]:
                 table = (*path, counts[path])
             else:
                 table = path
-            index.setdefault(table, number)
+            for n in range(1, len(table) + 1):  # `[[a.b]]` also places `a` and `a.b`
+                index.setdefault(table[:n], number)
             continue
         key = _TOML_KEY.match(line)
         if key:
-            index.setdefault((*table, *_split_key(key.group(1))), number)
+            full = (*table, *_split_key(key.group(1)))
+            for n in range(len(table) + 1, len(full) + 1):  # `a.b.c = 1` also places `a` and `a.b`
+                index.setdefault(full[:n], number)
     return index

@@ -46,6 +46,7 @@ from alertd.store.lock import StateLock
 __all__ = ["Daemon", "run_daemon"]
 
 JUMP_TOLERANCE = 1.0  # seconds of wall-vs-monotonic drift per tick before calling it a jump
+LOGGED_PROBLEMS = 100  # a refused reload logs this many of its problems (`alertd check` shows them all)
 
 log = structlog.get_logger("alertd.daemon.loop")
 
@@ -257,10 +258,10 @@ class Daemon:
             config = load_config(self.config.directory, env=environ(), cache=self.config_cache)
         except ConfigError as exc:
             self.redact.update(exc.secrets)
-            for problem in exc.problems:
+            for problem in exc.problems[:LOGGED_PROBLEMS]:
                 log.error("config.reload_failed", problem=str(problem))
             log.error("config.reload_failed", errors=len(exc.errors), action="kept the running config",
-                      trigger=trigger)
+                      trigger=trigger, not_logged=max(len(exc.problems) - LOGGED_PROBLEMS, 0))
             self.metrics.config_loaded(ok=False, at=self.clock())
             self.notifier.ready(self._status_text())
             return
