@@ -158,11 +158,19 @@ def _long_values(rng: random.Random) -> Iterator[Case]:
 
 def _big_files(rng: random.Random) -> Iterator[Case]:
     row = "  - {id: d%d, title: Big, due: 2031-05-21}\n"
-    count = (2 * 1024 * 1024) // len(row % 100000) + rng.randint(10, 1000)
-    yield Case("file-over-cap-deadlines", _y("deadlines:\n" + "".join(row % i for i in range(count))))
+
+    def rows_of(size: int) -> str:
+        out, total, i = [], 0, 0
+        while total < size:
+            out.append(row % i)
+            total += len(out[-1])
+            i += 1
+        return "".join(out)
+
+    yield Case("file-over-cap-deadlines", _y("deadlines:\n" + rows_of(2 * 1024 * 1024 + rng.randint(1, 100_000))))
     yield Case("file-10mb-comment", _y("# " + "c" * (10 * 1024 * 1024) + "\n"))
-    rows = (1_900_000 // len(row % 100000))
-    yield Case("file-near-cap-slow-path", _y("x-anchor: &a 1\ndeadlines:\n" + "".join(row % i for i in range(rows))))
+    yield Case("file-near-cap-valid", _y("deadlines:\n" + rows_of(2 * 1024 * 1024 - 1000)))
+    yield Case("file-near-cap-slow-path", _y("x-anchor: &a 1\ndeadlines:\n" + rows_of(1_900_000)))
 
 
 def _binary(rng: random.Random) -> Iterator[Case]:
