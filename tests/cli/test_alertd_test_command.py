@@ -141,7 +141,7 @@ def test_no_secret_reaches_any_log_line_error_or_output(config_dir: Path, receiv
     ("HOOK_HEADER", "caf\u00e9", "header 'X-Token': the value must be printable ASCII"),
 ])
 def test_what_could_never_be_delivered_is_refused_before_any_attempt(
-        config_dir: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        config_dir: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *,
         var: str, value: str, message: str) -> None:
     monkeypatch.setenv(var, value)
     assert main(["test", "audit", "-c", str(config_dir)]) == 1
