@@ -65,19 +65,39 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     config = load_or_report(config_dir, sys.stderr, cache)
     if config is None:
         return EX_CONFIG
-    state_dir = resolve_state_dir(settings)
-    try:
-        lock = StateLock.acquire(state_dir)  # a second daemon on this ledger would send everything twice
-    except StoreError as exc:
-        print(f"alertd: error: {exc}", file=sys.stderr)
+    # A second daemon on this ledger would send everything twice: the state directory is locked. If
+    # it exists, at once (another daemon is the likeliest reason to stop); else just before the
+    # ledger is made in it, so a start refused for its metrics address writes nothing.
+    lock = _Lock(resolve_state_dir(settings))
+    if lock.dir.is_dir() and not lock.take():
         return EX_FAIL
     try:
-        return _run_locked(config, settings, state_dir=state_dir, cache=cache, watch=watch, early_reload=early_reload)
+        return _run_locked(config, settings, lock=lock, cache=cache, watch=watch, early_reload=early_reload)
     finally:
         lock.release()
 
 
-def _run_locked(config: Config, settings: Settings, *, state_dir: Path, cache: ConfigCache,
+class _Lock:
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+        self.held: StateLock | None = None
+
+    def take(self) -> bool:
+        """Hold the state directory's lock; False (the reason printed) when another daemon has it."""
+        if self.held is None:
+            try:
+                self.held = StateLock.acquire(self.dir)
+            except StoreError as exc:
+                print(f"alertd: error: {exc}", file=sys.stderr)
+                return False
+        return True
+
+    def release(self) -> None:
+        if self.held is not None:
+            self.held.release()
+
+
+def _run_locked(config: Config, settings: Settings, *, lock: _Lock, cache: ConfigCache,
                 watch: ConfigWatch | None, early_reload: list[int]) -> int:
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
@@ -91,8 +111,10 @@ def _run_locked(config: Config, settings: Settings, *, state_dir: Path, cache: C
             log.error("daemon.start_failed", error=str(exc))
             return EX_CONFIG
         log.info("metrics.listening", host=server.host, port=server.port, url=server.url)
-    path = state_dir / LEDGER_FILE
+    path = lock.dir / LEDGER_FILE
     try:
+        if not lock.take():
+            return EX_FAIL
         try:
             ledger = Ledger.open(path)
         except LedgerError as exc:
