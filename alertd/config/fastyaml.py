@@ -52,8 +52,10 @@ ENABLED = True  # the benchmark and the differential tests switch the fast path 
 _UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*?]|<<|^%|[\[{](?:[^\]}\n]*?(?:,|:[ \t]))?[ \t]*[|>@`%:?]",
                      re.MULTILINE)
 _DEEP_COLUMNS = 25
-_DEEP_LINE = re.compile(rf"^[ -]{{{_DEEP_COLUMNS},}}", re.MULTILINE)
-_LONG_DIGITS = re.compile(r"[0-9]{19,}")  # more than fit in 64 bits
+_DEEP_LINE = re.compile(rf"\n[ -]{{{_DEEP_COLUMNS}}}")  # a literal first character: a fast scan
+_DEEP_START = re.compile(rf"[ -]{{{_DEEP_COLUMNS}}}")
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+_LONG_DIGITS = "0" * 19  # more digits in a row than fit in 64 bits (found as zeros after the translation)
 _ODD_ASCII = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ODD_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _UNSURE_CHARS = ("!", "&", "*", "?", "<<", "%", "|", ">", "@", "`", "[:", "{:", ",:")
@@ -129,7 +131,8 @@ def _too_deep(text: str) -> bool:
     below the next starts at a greater column, so a file whose lines all start with fewer than
     `_DEEP_COLUMNS` spaces and compact `- ` is at most ~2 x that deep (well under MAX_DEPTH).
     """
-    return _DEEP_LINE.search(text) is not None or _LONG_DIGITS.search(text) is not None
+    return (_DEEP_START.match(text) is not None or _DEEP_LINE.search(text) is not None
+            or _LONG_DIGITS in text.translate(_DIGITS_AS_ZERO))
 
 
 def _flat_flow(text: str) -> bool:
