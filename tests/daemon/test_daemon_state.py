@@ -5,6 +5,7 @@ Real processes, real files: the full disk is a real tmpfs of 768 KiB (tests/smal
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -133,3 +134,21 @@ def test_a_damaged_ledger_stops_the_start_with_one_line(receiver, daemon_factory
     assert "Traceback" not in log
     done = status(tmp_path, tmp_path / "state")
     assert done.returncode == 1 and str(path) in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("a.yaml", "deadlines: &x [*x]\n", "a.yaml:1: alias *x refers to a node that contains it (a cycle)"),
+    ("a.yaml", "deadlines:\n" + "- " * 100_000 + "x\n", "a.yaml:2: nested more than 64 levels deep"),
+    ("a.toml", "x = " + "9" * 5000 + "\n", "a.toml:1: a number (or a run of digits) longer than 1,000 characters"),
+    ("a.toml", "x = " + "[" * 1000 + "]" * 1000 + "\n", "a.toml:1: nested more than 64 levels deep"),
+])
+def test_a_hostile_config_at_start_exits_78_naming_file_and_line(tmp_path, name: str, text: str, message: str):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
+    env["ALERTD_STATE_DIR"] = str(tmp_path / "state")
+    done = subprocess.run([sys.executable, "-m", "alertd.cli", "run", "-c", str(tmp_path / "config")], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 78, done.stderr
+    assert f"{tmp_path / 'config'}/{message}" in done.stderr
+    assert "Traceback" not in done.stderr
