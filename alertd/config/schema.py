@@ -193,7 +193,8 @@ class EmailChannel(_ChannelBase):
 
 
 def _address(value: str) -> str:
-    if not _ADDRESS.match(value) or not visible_ascii(value.split("@", maxsplit=1)[0]) or "=?" in value:
+    if (not _ADDRESS.match(value) or not visible_ascii(value.split("@", maxsplit=1)[0]) or "=?" in value
+            or not value.isprintable()):
         raise ValueError(f"{value!r} is not a plain e-mail address (name@example.org)")
     return value
 

@@ -81,6 +81,10 @@ def channel(body: str) -> str:
                  "ca_file: /etc}", "smtp.ca_file: ca_file /etc is not a regular file", id="ca-file-directory"),
     pytest.param("type: email\nto: [a@example.org]\nfrom: b@example.org\nsmtp: {host: smtp.example.org, "
                  "timeout: 1e-300}", "smtp.timeout: input should be greater than or equal to 0.1", id="smtp-timeout"),
+    pytest.param("type: email\nto: ['=?utf-8?b?QmNjOiBl?=@example.org']\nfrom: b@example.org\nsmtp: {host: h.example}",
+                 "is not a plain e-mail address", id="encoded-word-address"),
+    pytest.param("type: email\nto: [\"a@exa\\e[31mmple.org\"]\nfrom: b@example.org\nsmtp: {host: h.example}",
+                 "is not a plain e-mail address", id="escape-in-address"),
 ])
 def test_what_can_never_be_delivered_is_refused_at_its_line(write_config: Callable[..., Path], capsys, spec: str,
                                                              expected: str) -> None:
