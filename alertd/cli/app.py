@@ -18,12 +18,13 @@ from alertd.cli.check import cmd_check
 from alertd.cli.common import UsageError
 from alertd.cli.ics import cmd_ics
 from alertd.cli.plan import PLAN_DAYS, cmd_plan
-from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
+from alertd.exitcodes import EX_CONFIG, EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
 __all__ = ["Parser", "build_parser", "main", "parse_command"]
 
 STATUS_LIMIT = 10
+STATUS_LIMIT_MAX = 100_000  # entries per part: more is not a status, and SQLite's LIMIT is 64-bit
 DEFAULT_WATCH_TEXT = "2s"
 DEMO_IN = "20s"
 
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         for err in exc.errors(include_input=False, include_url=False):
             name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
             print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
-        return EX_USAGE
+        # For the daemon a bad setting is a configuration error: systemd's RestartPreventExitStatus=78
+        # stops the unit instead of restarting it every few seconds into the same error.
+        return EX_CONFIG if args.command == "run" else EX_USAGE
     config_dir = resolve_config_dir(getattr(args, "config", None), settings)  # `demo` has no -c
     now = datetime.now(UTC)  # the one clock read of a command; everything below is handed `now`
     try:
@@ -115,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             from alertd.cli.status import cmd_status  # noqa: PLC0415 - imports the ledger
 
-            if args.limit < 1:
-                raise UsageError(f"--limit {args.limit} must be at least 1")
+            if not 1 <= args.limit <= STATUS_LIMIT_MAX:
+                raise UsageError(f"--limit {args.limit} must be from 1 to {STATUS_LIMIT_MAX:,}")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
         if args.command == "demo":

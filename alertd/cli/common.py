@@ -22,4 +22,7 @@ def parse_instant(text: str, what: str) -> datetime:
         raise UsageError(f"{what} {text!r} is not an RFC 3339 instant (2021-05-14T00:00:00Z) or a date") from None
     if value.tzinfo is None:
         raise UsageError(f"{what} {text!r} has no UTC offset: add Z or +HH:MM")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+        raise UsageError(f"{what} {text!r} is outside the range of instants (years 1 to 9999 in UTC)") from None

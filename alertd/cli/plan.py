@@ -22,7 +22,11 @@ PLAN_DAYS = 30
 def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | None, as_json: bool,
              out: TextIO, err: TextIO) -> int:
     t0 = parse_instant(start, "--from") if start else now
-    t1 = parse_instant(end, "--until") if end else t0 + timedelta(days=PLAN_DAYS)
+    try:
+        t1 = parse_instant(end, "--until") if end else t0 + timedelta(days=PLAN_DAYS)
+    except OverflowError:  # --from within 30 days of the end of the year 9999
+        raise UsageError(f"--from {start!r} leaves no room for the default {PLAN_DAYS}-day window before the end "
+                         "of the year 9999: give --until") from None
     if t1 < t0:
         raise UsageError("--until is before --from")
     config = load_or_report(config_dir, err)

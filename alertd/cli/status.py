@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import islice
@@ -50,21 +51,31 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
     except LedgerError as exc:
         print(f"alertd: {printable(str(exc))}", file=err)
         return EX_FAIL
-    with ledger:
-        try:
-            config = load_config(config_dir, env=environ())
-        except ConfigError as exc:
-            print_problems(exc, err)
-            redact = Redactor(exc.secrets)
-            print(f"alertd: the config in {config_dir} is invalid: the next alerts cannot be planned", file=err)
-            deadlines: list[Deadline] | None = None
-        else:
-            redact = Redactor(config.secrets)
-            deadlines = list(config.deadlines)
-        upcoming = next_items(deadlines, ledger, now=now, limit=limit) if deadlines is not None else None
-        recent = [delivery_item(r) for r in ledger.recent(limit)]
-        failures = [delivery_item(r) for r in ledger.failures(limit)]
-        counts = ledger.counts()
+    try:
+        with ledger:
+            return _status(config_dir, ledger, now=now, as_json=as_json, limit=limit, out=out, err=err)
+    except (LedgerError, sqlite3.Error) as exc:  # a row it cannot read, an I/O error: one line
+        text = str(exc) if isinstance(exc, LedgerError) else f"cannot read ledger {ledger.path}: {exc}"
+        print(f"alertd: {printable(text)}", file=err)
+        return EX_FAIL
+
+
+def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, limit: int, out: TextIO,
+            err: TextIO) -> int:
+    try:
+        config = load_config(config_dir, env=environ())
+    except ConfigError as exc:
+        print_problems(exc, err)
+        redact = Redactor(exc.secrets)
+        print(f"alertd: the config in {config_dir} is invalid: the next alerts cannot be planned", file=err)
+        deadlines: list[Deadline] | None = None
+    else:
+        redact = Redactor(config.secrets)
+        deadlines = list(config.deadlines)
+    upcoming = next_items(deadlines, ledger, now=now, limit=limit) if deadlines is not None else None
+    recent = [delivery_item(r) for r in ledger.recent(limit)]
+    failures = [delivery_item(r) for r in ledger.failures(limit)]
+    counts = ledger.counts()
     if as_json:
         print(redact(json.dumps({"next": upcoming, "recent": recent, "failures": failures}, ensure_ascii=False)),
               file=out)

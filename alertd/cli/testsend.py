@@ -21,7 +21,7 @@ from alertd.core.leads import Lead
 from alertd.core.model import Deadline, Source
 from alertd.core.notification import Notification, delivery_key
 from alertd.core.timerules import WrittenDue
-from alertd.delivery.channels.base import DeliveryError, SendContext
+from alertd.delivery.channels.base import DeliveryError, SendContext, error_text
 from alertd.delivery.channels.registry import build_sender
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.logs import configure_logging
@@ -78,7 +78,7 @@ def cmd_test(config_dir: Path, channel: str, settings: Settings, *, now: datetim
         asyncio.run(_send(config, channel, note, now, redact))
     except DeliveryError as exc:
         kind = "permanent" if exc.permanent else "temporary"
-        print(redact(f"alertd: test to {channel} ({spec.type}) failed ({kind}): {printable(str(exc))}"), file=err)
+        print(f"alertd: test to {channel} ({spec.type}) failed ({kind}): {error_text(str(exc), redact)}", file=err)
         return EX_FAIL
     finally:
         structlog.configure(**previous)

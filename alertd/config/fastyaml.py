@@ -16,7 +16,8 @@ Proof, per file:
   file to PyYAML: tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`),
   directives, several documents, tabs, odd characters, multi-line or nested flow
   collections, indicators starting a flow scalar; so does every yaml-rs error and every
-  float, null or non-string key.
+  float, null or non-string key. So do deep block indentation and long digit runs, which
+  yaml-rs handles by recursion (a stack overflow kills the process) and big-int arithmetic.
   (Nulls: with libyaml, PyYAML marks plain scalars with style '' rather than None, so
   sources.py's path reads a plain `~`, `null` or empty value as that text, not None.
   yaml-rs gives None for all of them and the spelling is lost, so such files decline.)
@@ -33,6 +34,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from alertd.config.limits import MAX_SCALAR
+
 __all__ = ["load"]
 
 try:  # optional at import: without it every file takes the PyYAML path
@@ -48,6 +51,11 @@ ENABLED = True  # the benchmark and the differential tests switch the fast path 
 # comments only cost a fallback.
 _UNSURE = re.compile(r"(?:^|[\s\[{,:])[!&*?]|<<|^%|[\[{](?:[^\]}\n]*?(?:,|:[ \t]))?[ \t]*[|>@`%:?]",
                      re.MULTILINE)
+_DEEP_COLUMNS = 25
+_DEEP_LINE = re.compile(rf"\n[ -]{{{_DEEP_COLUMNS}}}")  # a literal first character: a fast scan
+_DEEP_START = re.compile(rf"[ -]{{{_DEEP_COLUMNS}}}")
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+_LONG_DIGITS = "0" * 19  # more digits in a row than fit in 64 bits (found as zeros after the translation)
 _ODD_ASCII = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ODD_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _UNSURE_CHARS = ("!", "&", "*", "?", "<<", "%", "|", ">", "@", "`", "[:", "{:", ",:")
@@ -87,7 +95,7 @@ class _Unsure(Exception):
 
 def load(text: str) -> tuple[bool, Any]:
     """(True, data) when yaml-rs's reading is provably PyYAML's; (False, None) otherwise."""
-    if (not ENABLED or yaml_rs is None or _unsure_syntax(text) or not _flat_flow(text)
+    if (not ENABLED or yaml_rs is None or not _flat_flow(text) or _unsure_syntax(text) or _too_deep(text)
             or not _single_document(text)):
         return False, None
     try:
@@ -112,6 +120,19 @@ def _unsure_syntax(text: str) -> bool:
         return True
     # `in` is a fast scan; the regex (slow on megabytes) runs only when a character is there
     return any(c in text for c in _UNSURE_CHARS) and _UNSURE.search(text) is not None
+
+
+def _too_deep(text: str) -> bool:
+    """True when the file may nest deeply or hold a long number: yaml-rs recurses per level (a
+    file nested 100,000 deep overflows its stack and kills the process) and turns long digit
+    runs into big ints at quadratic cost. PyYAML's path reads these with bounds and lines.
+
+    Flow collections reaching here are flat, so only block nesting is left; each block level
+    below the next starts at a greater column, so a file whose lines all start with fewer than
+    `_DEEP_COLUMNS` spaces and compact `- ` is at most ~2 x that deep (well under MAX_DEPTH).
+    """
+    return (_DEEP_START.match(text) is not None or _DEEP_LINE.search(text) is not None
+            or _LONG_DIGITS in text.translate(_DIGITS_AS_ZERO))
 
 
 def _flat_flow(text: str) -> bool:
@@ -148,15 +169,19 @@ def _plain(value: Any, typed: list[bool]) -> Any:
         _plain_list(value, typed)
     elif kind is not str:
         return _text(value, typed)
+    elif len(value) > MAX_SCALAR:
+        raise _Unsure
     return value
 
 
 def _plain_dict(mapping: dict[Any, Any], typed: list[bool]) -> None:
     for key, value in mapping.items():
-        if type(key) is not str:
+        if type(key) is not str or len(key) > MAX_SCALAR:
             raise _Unsure
         kind = type(value)
         if kind is str:
+            if len(value) > MAX_SCALAR:
+                raise _Unsure  # the PyYAML path refuses it, with its line
             continue
         if kind is dict:
             _plain_dict(value, typed)
@@ -170,6 +195,8 @@ def _plain_list(items: list[Any], typed: list[bool]) -> None:
     for i, value in enumerate(items):
         kind = type(value)
         if kind is str:
+            if len(value) > MAX_SCALAR:
+                raise _Unsure
             continue
         if kind is dict:
             _plain_dict(value, typed)

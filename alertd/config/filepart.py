@@ -13,6 +13,7 @@ was read (config.py) lets even its entries go: it keeps their ids and its resolv
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
 import re
@@ -23,6 +24,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from alertd.config.channels import CHANNEL_MODELS, CHANNEL_TYPES, ChannelConfig
+from alertd.config.checks import is_secret_field, is_secret_header
 from alertd.config.problems import Problem
 from alertd.config.schema import (
     ID_PATTERN,
@@ -32,6 +34,7 @@ from alertd.config.schema import (
     EmailChannel,
     SlackChannel,
     WebhookChannel,
+    blank,
 )
 from alertd.config.secretrefs import expand_tree
 from alertd.config.sources import Loc, Located, SourceError, read_bytes, read_source
@@ -127,10 +130,12 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
     if not isinstance(data, dict):
         part.error((), "the file must be a mapping with keys defaults, channels, deadlines")
         return part
+    unresolved: set[tuple] = set()  # where a `${NAME}` could not be expanded: no further errors there
     if located.refs_possible:  # expanding a file with no `$` would only copy it
         errors: list[tuple[tuple, str]] = []
-        data = expand_tree(data, env, part.secrets, errors)
+        data = expand_tree(data, env, part.secrets, errors, secret=is_secret_field)
         for loc, message in errors:
+            unresolved.add(loc)
             part.error(loc, message, "export the variable, or use LoadCredential= under systemd")
     for key in data:
         if key not in TOP_LEVEL:
@@ -138,7 +143,7 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
     if data.get("defaults") is not None:
         _read_defaults(part, data["defaults"])
     if data.get("channels") is not None:
-        _read_channels(part, data["channels"])
+        _read_channels(part, data["channels"], unresolved)
     if data.get("deadlines") is not None:
         _read_deadlines(part, data["deadlines"], pool)
     return part
@@ -153,7 +158,7 @@ def _read_defaults(part: FilePart, raw: Any) -> None:
     part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set)
 
 
-def _read_channels(part: FilePart, raw: Any) -> None:
+def _read_channels(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
     if not isinstance(raw, dict):
         part.error(("channels",), "channels must be a mapping of name to channel settings")
         return
@@ -171,15 +176,17 @@ def _read_channels(part: FilePart, raw: Any) -> None:
                        f"use one of: {', '.join(CHANNEL_TYPES)}"
                        + (f"; {did_you_mean(str(kind), CHANNEL_TYPES)}" if kind else ""))
             continue
+        failed = {u[2:] for u in unresolved if u[:2] == loc}
         try:
             channel = _CHANNEL_ADAPTER.validate_python(spec)
         except ValidationError as exc:
             kind = spec.get("type") if isinstance(spec, dict) else None
             model = CHANNEL_MODELS.get(kind)
-            _pydantic_errors(part, loc, exc, model, strip_tag=True)
+            _pydantic_errors(part, loc, exc, model, strip_tag=True, skip=failed)
+            part.channels.append((name, None))  # defined, if invalid: deadlines naming it add no errors
             continue
         part.channels.append((name, channel))
-        part.secrets.update(channel_secrets(channel))
+        part.secrets.update(channel_secrets(channel, skip=failed))
 
 
 def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
@@ -238,7 +245,7 @@ def plain_entry(item: Any) -> dict[str, Any] | None:
                     return None
         elif type(value) is not str:
             return None
-    if not valid_id(item["id"]) or not 0 < len(item["title"]) <= TITLE_MAX:
+    if not valid_id(item["id"]) or not 0 < len(item["title"]) <= TITLE_MAX or blank(item["title"]):
         return None
     zone = item.get("timezone")
     if zone is not None and not is_zone_name(zone):
@@ -246,18 +253,26 @@ def plain_entry(item: Any) -> dict[str, Any] | None:
     return item
 
 
-def channel_secrets(channel: Any) -> set[str]:
-    """Values that are secret by their nature, even when written literally in a file."""
+def channel_secrets(channel: Any, skip: set[tuple] | frozenset[tuple] = frozenset()) -> set[str]:
+    """Values that are secret by their nature, even when written literally in a file: channel URLs
+    and their tokens, signing keys, SMTP passwords (and the AUTH forms they take on the wire),
+    credential headers. `skip`: fields holding an unexpanded `${NAME}` (its text is no secret)."""
     out: set[str] = set()
-    if isinstance(channel, SlackChannel | WebhookChannel):
+    if isinstance(channel, SlackChannel | WebhookChannel) and ("url",) not in skip:
         out.add(channel.url.get_secret_value())
         out |= url_secrets(channel.url.get_secret_value())  # a token echoed apart from its URL
     if isinstance(channel, WebhookChannel):
-        if channel.secret is not None:
+        if channel.secret is not None and ("secret",) not in skip:
             out.add(channel.secret.get_secret_value())
-        out.update(v.get_secret_value() for v in channel.headers.values())
-    if isinstance(channel, EmailChannel) and channel.smtp.password is not None:
-        out.add(channel.smtp.password.get_secret_value())
+        out.update(v.get_secret_value() for k, v in channel.headers.items()
+                   if is_secret_header(k) and ("headers", k) not in skip)
+    if isinstance(channel, EmailChannel) and channel.smtp.password is not None and ("smtp", "password") not in skip:
+        password = channel.smtp.password.get_secret_value()
+        out.add(password)
+        user = channel.smtp.username or ""
+        # AUTH PLAIN sends base64("\0user\0password"), LOGIN base64(password): a server echoing them
+        for form in (f"\0{user}\0{password}", f"{user}:{password}"):
+            out.add(base64.b64encode(form.encode()).decode())
     if hasattr(channel, "secret_values"):  # the hosted services' models name their own
         out |= channel.secret_values()
     return out
@@ -266,11 +281,13 @@ def channel_secrets(channel: Any) -> set[str]:
 # -- explaining pydantic's errors -----------------------------------------------------------
 
 def _pydantic_errors(part: FilePart, base: tuple, exc: ValidationError, model: type[BaseModel] | None,
-                     strip_tag: bool = False) -> None:
+                     *, strip_tag: bool = False, skip: set[tuple] | frozenset[tuple] = frozenset()) -> None:
     for err in exc.errors(include_input=False, include_url=False):
         loc = tuple(err["loc"])
         if strip_tag and loc and loc[0] in CHANNEL_TYPES:
             loc = loc[1:]
+        if any(loc[:len(s)] == s for s in skip):
+            continue  # a field whose `${NAME}` is missing: that error says it already
         message, hint = _explain(err, loc, model)
         where = ".".join(str(p) for p in loc)
         part.error((*base, *loc), f"{_describe(base)}{': ' + where if where else ''}: {message}", hint)

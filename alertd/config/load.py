@@ -7,6 +7,7 @@ a config is either wholly valid or not used at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import itertools
@@ -20,7 +21,7 @@ from alertd.config.filepart import Entry, FilePart, digest_of, read_part
 from alertd.config.problems import ConfigError, Problem
 from alertd.config.readers import read_parts
 from alertd.config.resolve import Context, Resolved, lead_problems, parse_leads, resolved_for, settle
-from alertd.config.sources import SourceError, find_config_files, read_bytes
+from alertd.config.sources import SourceError, read_bytes, scan_config_dir
 from alertd.core.model import Deadline
 
 __all__ = ["DEFAULT_REMIND", "Config", "ConfigCache", "load_config"]
@@ -70,6 +71,16 @@ def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache |
     gc.disable()
     try:
         return _load_config(directory, env, cache, parallel)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        # The readers bound what a file can do (limits.py); should one still raise, the config is
+        # refused like any invalid one (a daemon keeps its running config) and nothing is cached.
+        if cache is not None:
+            cache.parts = {}
+        raise ConfigError([Problem(str(directory), None, f"the config could not be loaded ({type(exc).__name__}): "
+                                   "this is a bug in alertd; please report it with the files that cause it")]
+                          ) from exc
     finally:
         if paused:
             gc.enable()
@@ -80,8 +91,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",
                                    "pass --config DIR or set ALERTD_CONFIG_DIR")])
-    files = find_config_files(directory)
-    problems: list[Problem] = []
+    files, problems = scan_config_dir(directory)
     if not files:
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
     pool: dict[Any, Any] = {}
@@ -118,6 +128,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
                                     "and cannot be redacted from output", warning=True))
             break
     problems.sort(key=lambda p: (p.path, p.line or 0))  # file by file, top to bottom
+    problems = _once_per_reference(problems)
     for part in parts:
         part.located = None  # lines are found again from the file if ever needed
     if cache is not None:
@@ -133,6 +144,28 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         warnings=tuple(problems),
         secrets=frozenset(secrets),
     )
+
+
+def _once_per_reference(problems: list[Problem]) -> list[Problem]:
+    """One error per missing `${NAME}`, at its first use; its hint lists the other places."""
+    first: dict[str, int] = {}
+    others: dict[int, list[str]] = {}
+    out: list[Problem] = []
+    for p in problems:
+        if p.message.startswith("${") and not p.warning:
+            i = first.get(p.message)
+            if i is not None:
+                others[i].append(f"{p.path}:{p.line}" if p.line else p.path)
+                continue
+            first[p.message] = len(out)
+            others[len(out)] = []
+        out.append(p)
+    for i, places in others.items():
+        if places:
+            more = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+            hint = f"{out[i].hint}; also used at {more}" if out[i].hint else f"also used at {more}"
+            out[i] = dataclasses.replace(out[i], hint=hint)
+    return out
 
 
 # A line that may set defaults or define channels (YAML `defaults:`, `"channels":`, `{defaults:`;

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from alertd.core.display import printable
 
-__all__ = ["ConfigError", "Problem"]
+__all__ = ["ConfigError", "Problem", "SourceError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +39,12 @@ class ConfigError(Exception):
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if not p.warning]
+
+
+class SourceError(Exception):
+    """A file that cannot be read or parsed; carries the line when known."""
+
+    def __init__(self, message: str, line: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.hint = hint

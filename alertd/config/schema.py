@@ -12,10 +12,18 @@ import binascii
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from alertd.config.checks import (
+    check_ca_file,
+    check_header,
+    check_host,
+    check_text,
+    check_url,
+    is_loopback,
+    visible_ascii,
+)
 from alertd.core.zones import UnknownZoneError, get_zone
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 TITLE_MAX = 500  # characters: a title is a headline, not a document
+TIMEOUT_MIN = 0.1  # seconds: a shorter timeout can only fail
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _ADDRESS = re.compile(r"^[^@\s<>\",;:\\]+@[^@\s<>\",;:\\]+\.[^@\s<>\",;:\\]+$")
 
@@ -49,11 +58,28 @@ def _zone(value: str | None) -> str | None:
 
 
 def _http_url(value: SecretStr) -> SecretStr:
-    parts = urlsplit(value.get_secret_value())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        # The value is a secret (a Slack webhook URL is a credential): name only its scheme.
-        raise ValueError(f"url must be an http:// or https:// URL with a host (got scheme {parts.scheme!r})")
+    # The value is a secret (a Slack webhook URL is a credential): the messages never show it.
+    check_url(value.get_secret_value())
     return value
+
+
+def _https_url(value: SecretStr) -> SecretStr:
+    check_url(value.get_secret_value(), https_unless_loopback=True)
+    return value
+
+
+def _secret_text(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        check_text(value.get_secret_value(), "the value")
+    return value
+
+
+def blank(text: str) -> bool:
+    """True for a text with nothing visible (empty, spaces, zero-width or control characters only)."""
+    return not any(c.isprintable() and not c.isspace() and c not in _INVISIBLE for c in text)
+
+
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 class _ChannelBase(_Strict):
@@ -66,8 +92,8 @@ class SlackChannel(_ChannelBase):
 
     type: Literal["slack"]
     url: SecretStr
-    timeout: float = Field(default=10.0, gt=0, le=300)
-    _check_url = field_validator("url")(_http_url)
+    timeout: float = Field(default=10.0, ge=TIMEOUT_MIN, le=300)
+    _check_url = field_validator("url")(_https_url)
 
 
 class WebhookChannel(_ChannelBase):
@@ -77,8 +103,9 @@ class WebhookChannel(_ChannelBase):
     url: SecretStr
     secret: SecretStr | None = None
     headers: dict[str, SecretStr] = Field(default_factory=dict)
-    timeout: float = Field(default=10.0, gt=0, le=300)
+    timeout: float = Field(default=10.0, ge=TIMEOUT_MIN, le=300)
     _check_url = field_validator("url")(_http_url)
+    _check_secret = field_validator("secret")(_secret_text)
 
     @field_validator("secret")
     @classmethod
@@ -102,8 +129,7 @@ class WebhookChannel(_ChannelBase):
         for name, val in value.items():
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"header name {name!r} is not a valid HTTP header name")
-            if any(c in val.get_secret_value() for c in "\r\n\0"):
-                raise ValueError(f"header {name!r}: value must not contain CR, LF or NUL")
+            check_header(name, val.get_secret_value())
         return value
 
 
@@ -114,7 +140,30 @@ class SmtpSettings(_Strict):
     username: str | None = None
     password: SecretStr | None = None
     ca_file: Path | None = None
-    timeout: float = Field(default=30.0, gt=0, le=300)
+    timeout: float = Field(default=30.0, ge=TIMEOUT_MIN, le=300)
+    _check_password = field_validator("password")(_secret_text)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return check_host(value, "host")
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        return check_text(value, "username") if value is not None else None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, value: Path | None) -> Path | None:
+        return check_ca_file(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _no_cleartext_password(self) -> SmtpSettings:
+        if self.password is not None and self.security == "none" and not is_loopback(self.host):
+            raise ValueError("a password with security: none would cross the network in cleartext: use "
+                             "starttls or tls (none is allowed only to a loopback address)")
+        return self
 
     @property
     def effective_port(self) -> int:
@@ -143,7 +192,8 @@ class EmailChannel(_ChannelBase):
 
 
 def _address(value: str) -> str:
-    if not _ADDRESS.match(value):
+    if (not _ADDRESS.match(value) or not visible_ascii(value.split("@", maxsplit=1)[0]) or "=?" in value
+            or not value.isprintable()):
         raise ValueError(f"{value!r} is not a plain e-mail address (name@example.org)")
     return value
 
@@ -173,3 +223,10 @@ class DeadlineEntry(_Strict):
     links: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     _check_zone = field_validator("timezone")(_zone)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        if blank(value):
+            raise ValueError("title is blank: it is the headline of every message")
+        return value

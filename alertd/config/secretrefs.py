@@ -2,15 +2,16 @@
 
 `${NAME}` expands to the environment variable NAME, else to the contents of the file
 NAME in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`), trailing newline
-stripped. `$${` is a literal `${`. Every expanded value is collected as a secret, for
-the redactor (alertd/redact.py).
+stripped. `$${` is a literal `${`. A value expanded into a secret field is collected as a
+secret, for the redactor (alertd/redact.py). Messages name a reference as `${NAME}`, never by
+its value.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +70,27 @@ def _lookup(name: str, env: Mapping[str, str]) -> str:
 
 
 def expand_tree(value: Any, env: Mapping[str, str], found: set[str], errors: list[tuple[tuple, str]],
-                loc: tuple = ()) -> Any:
-    """Expand references in every string of a parsed file; collect (loc, message) errors."""
+                loc: tuple = (), *, secret: Callable[[tuple], bool] = lambda loc: True) -> Any:
+    """Expand references in every string of a parsed file; collect (loc, message) errors.
+
+    The values references expand to are added to `found` where `secret(loc)` says the field
+    is a secret one (a URL, a key, a password, a credential header); a reference in a title or
+    an id is only text, and redacting its value everywhere would mangle ordinary output.
+    """
     if isinstance(value, str):
+        values: set[str] = set()
         try:
-            return expand(value, env, found)
+            out = expand(value, env, values)
         except SecretLookupError as exc:
             errors.append((loc, str(exc)))
             return value
+        if values and secret(loc):
+            found |= values
+        return out
     if isinstance(value, dict):
-        return {k: expand_tree(v, env, found, errors, (*loc, k)) for k, v in value.items()}
+        return {k: expand_tree(v, env, found, errors, (*loc, k), secret=secret) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand_tree(v, env, found, errors, (*loc, i)) for i, v in enumerate(value)]
+        return [expand_tree(v, env, found, errors, (*loc, i), secret=secret) for i, v in enumerate(value)]
     return value
 
 

@@ -1,54 +1,40 @@
 """Reading config files into plain data, keeping a way back to line numbers.
 
-YAML is read through PyYAML's node graph with NO implicit typing: every scalar stays
-the string that was written (so `due: 2021-05-21` and `due: "2021-05-21"` mean the
-same, and `no` stays `no`), except that a plain empty/`~`/`null` is None.
+YAML is read through PyYAML's event stream (yamlread.py) with NO implicit typing: every
+scalar stays the string that was written (so `due: 2021-05-21` and `due: "2021-05-21"` mean
+the same, and `no` stays `no`), except that a plain empty/`~`/`null` is None.
 Line numbers are found lazily (`Located.line_of`), because errors are rare and a
 line map of a large file costs more memory than the data itself.
+
+Every read is bounded (limits.py): file size, nesting, value length, aliases, digits; a file
+over a bound is a `SourceError` with its line, never an exception from deep in a parser.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
-import tomllib
-from collections.abc import Callable, Iterator
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
 from alertd.config import fastyaml
+from alertd.config.limits import MAX_FILE_BYTES
+from alertd.config.problems import Problem, SourceError
+from alertd.config.tomlread import read_toml
+from alertd.config.yamlread import line_in, read_yaml_events
 
-__all__ = ["Loc", "Located", "SourceError", "find_config_files", "read_bytes", "read_source"]
+__all__ = ["Loc", "Located", "SourceError", "find_config_files", "read_bytes", "read_source", "scan_config_dir"]
 
 SUFFIXES = (".yaml", ".yml", ".toml")
 Loc = tuple[str | int, ...]
 
-try:  # the C parser when libyaml is there; same nodes, same marks
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the wheel
-    _YamlLoader = yaml.SafeLoader
-
-
-class _MarksLoader(_YamlLoader):
-    """The same nodes and marks without implicit tag resolution, a third of compose's time."""
-
-    yaml_implicit_resolvers: ClassVar[dict] = {}
-
-
-_NULLS = {"", "~", "null", "Null", "NULL"}
 _DOLLAR_ESCAPE = re.compile(r"\\[xuU]0*24")  # "\x24", "\u0024": a `$` written as an escape
-
-
-class SourceError(Exception):
-    """A file that cannot be read or parsed; carries the line when known."""
-
-    def __init__(self, message: str, line: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.hint = hint
 
 
 @dataclass
@@ -75,19 +61,101 @@ class Located:
 
 def find_config_files(directory: Path) -> list[Path]:
     """Every *.yaml, *.yml, *.toml below `directory`, recursively, in sorted path order."""
-    found = [
-        p for p in directory.rglob("*")
-        if p.suffix in SUFFIXES and p.is_file() and not any(part.startswith(".") for part in
-                                                             p.relative_to(directory).parts)
-    ]
-    return sorted(found)
+    return scan_config_dir(directory)[0]
+
+
+def scan_config_dir(directory: Path) -> tuple[list[Path], list[Problem]]:
+    """The config files below `directory` (sorted), and a problem for each entry that cannot be read.
+
+    Names starting with `.` are skipped (an editor's swap file, `.git`, Kubernetes' `..data`):
+    that is the way to keep a file in the directory unread. Files not named *.yaml, *.yml or
+    *.toml are not config files. Symbolic links to files are followed. Everything else that
+    would be silently lost is an error naming its path: a directory that cannot be listed, a
+    link whose target is missing or that loops, a link to a directory (not followed: a loop
+    could never end), a config name that is not a regular file (a FIFO would block the read).
+    """
+    found: list[Path] = []
+    problems: list[Problem] = []
+    stack = [directory]
+    while stack:
+        top = stack.pop()
+        try:
+            with os.scandir(top) as it:
+                entries = list(it)
+        except OSError as exc:
+            problems.append(Problem(str(top), None, f"cannot read directory: {_reason(exc)}",
+                                    "fix its permissions, or name it with a leading '.' to leave it out"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            problem = _entry_problem(entry, path, stack, found)
+            if problem is not None:
+                problems.append(Problem(str(path), None, problem,
+                                        "fix or remove it, or name it with a leading '.' to leave it out"))
+    return sorted(found), sorted(problems, key=lambda p: p.path)
+
+
+def _entry_problem(entry: os.DirEntry[str], path: Path, stack: list[Path], found: list[Path]) -> str | None:
+    config_name = path.suffix in SUFFIXES
+    try:
+        if entry.is_symlink():
+            try:
+                target = os.stat(entry.path)  # follows the link
+            except OSError as exc:
+                if not config_name:
+                    return None
+                if exc.errno == errno.ELOOP:
+                    return "symbolic link loop"
+                return f"broken symbolic link ({_reason(exc)})"
+            if stat.S_ISDIR(target.st_mode):
+                return "symbolic link to a directory: alertd does not follow these; link the files instead"
+        elif entry.is_dir():
+            stack.append(path)
+            return None
+        if not config_name:
+            return None
+        mode = entry.stat().st_mode
+    except OSError as exc:
+        return f"cannot read: {_reason(exc)}" if config_name else None
+    if stat.S_ISDIR(mode):  # pragma: no cover - a plain directory was taken above
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    found.append(path)
+    return None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
 
 
 def read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES; raises SourceError otherwise."""
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: a FIFO put in place of the file must not block the open (regular files ignore it)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror}") from None
+        raise SourceError(f"cannot read file: {_reason(exc)}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SourceError("not a regular file")
+        chunks = []
+        left = MAX_FILE_BYTES + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise SourceError(f"cannot read file: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > MAX_FILE_BYTES:
+        line = raw.count(b"\n", 0, MAX_FILE_BYTES) + 1
+        raise SourceError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, the limit for one "
+                          "config file (this line is past it)", line, "split the deadlines into several files")
+    return raw
 
 
 def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
@@ -104,7 +172,13 @@ def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
         ) from None
     if "\x00" in text:
         raise SourceError("not a text file (contains NUL bytes)", text[: text.index("\x00")].count("\n") + 1)
-    located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+    try:
+        located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        # A safety net: the bounds above make these unreachable for every input we know of; if
+        # one is found, the file is refused (and a daemon's reload with it), never the process.
+        raise SourceError(f"cannot be read ({type(exc).__name__}): the file may be nested too deeply "
+                          "or too large") from None
     located.refs_possible = "$" in text or _DOLLAR_ESCAPE.search(text) is not None
     return located
 
@@ -115,30 +189,33 @@ def _read_yaml(text: str, display: str) -> Located:
     fast, data = fastyaml.load(text)  # exact or declined; declined files (and all errors) go below
     item_lines: dict[Loc, int] = _scan_deadline_lines(text, data) if fast else {}
     if not fast:
-        try:
-            node = yaml.compose(text, Loader=_YamlLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
-            if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
-                problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
-            raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
-        except yaml.YAMLError as exc:
-            raise SourceError(f"invalid YAML: {exc}") from None
-        data = _to_data(node) if node is not None else None
-        item_lines = _deadline_lines(node)
-    composed: list[yaml.Node | None] = []  # composed on the first lookup, then kept for the next ones
+        data, item_lines, _ = _yaml_events(text)
+    tree: list[Any] = []  # the line tree, made on the first lookup (an error), then kept for the next ones
 
     def line_of(loc: Loc) -> int | None:
-        if not composed:
-            # Lines need marks, not tags; tags matter only to find merge keys (`<<`).
-            composed.append(yaml.compose(text, Loader=_YamlLoader if "<<" in text else _MarksLoader))
-            item_lines.update(_deadline_lines(composed[0]))
-        if tuple(loc) in item_lines:
-            return item_lines[tuple(loc)]
-        return _yaml_line(composed[0], loc)
+        if not tree:
+            tree.append(_yaml_events(text, lines=True)[2])
+        return line_in(tree[0], loc)
 
     return Located(display, data, line_of, item_lines)
+
+
+def _yaml_events(text: str, *, lines: bool = False) -> tuple[Any, dict[Loc, int], Any]:
+    try:
+        return read_yaml_events(text, lines=lines)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+            problem += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
+        raise SourceError(f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
+        # libyaml's position is a byte offset into the UTF-8 text
+        line = text.encode()[: exc.position].count(b"\n") + 1 if isinstance(exc.position, int) else None
+        raise SourceError(f"invalid YAML: {exc.reason} (character U+{exc.character:04X})"
+                          if isinstance(exc.character, int) else f"invalid YAML: {exc.reason}", line) from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"invalid YAML: {' '.join(str(exc).split())}") from None
 
 
 _ITEM = re.compile(r"\n([ \t]*)- ")
@@ -174,142 +251,6 @@ def _scan_deadline_lines(text: str, data: Any) -> dict[Loc, int]:
     return lines
 
 
-def _deadline_lines(node: yaml.Node | None) -> dict[Loc, int]:
-    """Lines of the entries of a top-level `deadlines` list (each deadline names its line)."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if getattr(key, "value", None) == "deadlines" and isinstance(value, yaml.SequenceNode):
-                return {("deadlines", i): item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return {}
-
-
-def _to_data(node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        # A plain scalar's style is None from the pure-Python parser and "" from libyaml's.
-        if not node.style and node.value in _NULLS and node.tag != "tag:yaml.org,2002:str":
-            return None
-        return node.value
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_data(item) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in _merged_pairs(node):
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise SourceError("a mapping key must be a plain value", key_node.start_mark.line + 1)
-            key = key_node.value
-            if key in out:
-                raise SourceError(f"key {key!r} appears twice in the same mapping",
-                                  key_node.start_mark.line + 1)
-            out[key] = _to_data(value_node)
-        return out
-    raise SourceError(f"unsupported YAML node {node.tag}", node.start_mark.line + 1)
-
-
-def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
-    """Pairs of a mapping with YAML merge keys (`<<: *anchor`) applied; own keys win."""
-    own = [(k, v) for k, v in node.value if not (k.tag == "tag:yaml.org,2002:merge" or
-                                                   (isinstance(k, yaml.ScalarNode) and k.value == "<<"
-                                                    and not k.style))]
-    merges = [v for k, v in node.value if (k, v) not in own]
-    names = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
-    yield from own
-    for merge in merges:
-        sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
-        for src in sources:
-            if not isinstance(src, yaml.MappingNode):
-                raise SourceError("a merge key (<<) must name a mapping", src.start_mark.line + 1)
-            for k, v in _merged_pairs(src):
-                if isinstance(k, yaml.ScalarNode) and k.value not in names:
-                    names.add(k.value)
-                    yield k, v
-
-
-def _yaml_line(node: yaml.Node | None, loc: Loc) -> int | None:
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in _merged_pairs(node):
-                if isinstance(k, yaml.ScalarNode) and k.value == part:
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-# --- TOML -----------------------------------------------------------------------------
-
-_TOML_LINE_COL = re.compile(r"\(at line (\d+), column \d+\)")
-_TOML_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_TOML_BARE = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
-_TOML_KEY = re.compile(rf"^\s*({_TOML_BARE}(?:\s*\.\s*{_TOML_BARE})*)\s*=")
-
-
 def _read_toml(text: str, display: str) -> Located:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = _TOML_LINE_COL.search(msg)
-        line = int(m.group(1)) if m else None
-        raise SourceError(f"invalid TOML: {_TOML_LINE_COL.sub('', msg).strip()}", line) from None
-    data = _toml_plain(data)
-    index: dict[Loc, int] | None = None
-
-    def line_of(loc: Loc) -> int | None:
-        nonlocal index
-        if index is None:
-            index = _toml_index(text)
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in index:
-                return index[loc[:n]]
-        return None
-
+    data, line_of = read_toml(text)
     return Located(display, data, line_of)
-
-
-def _toml_plain(value: Any) -> Any:
-    """TOML's typed dates and numbers as the strings YAML would have given."""
-    if isinstance(value, dict):
-        return {k: _toml_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_toml_plain(v) for v in value]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
-def _split_key(key: str) -> list[str]:
-    parts = re.findall(r"\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+", key)
-    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
-
-
-def _toml_index(text: str) -> dict[Loc, int]:
-    """A best-effort map from data paths to lines for the usual TOML layouts."""
-    index: dict[Loc, int] = {}
-    counts: dict[Loc, int] = {}
-    table: Loc = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        header = _TOML_HEADER.match(line)
-        if header:
-            path: Loc = tuple(_split_key(header.group(2)))
-            if header.group(1) == "[[":
-                counts[path] = counts.get(path, -1) + 1
-                table = (*path, counts[path])
-            else:
-                table = path
-            index.setdefault(table, number)
-            continue
-        key = _TOML_KEY.match(line)
-        if key:
-            index.setdefault((*table, *_split_key(key.group(1))), number)
-    return index

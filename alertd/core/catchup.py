@@ -24,7 +24,7 @@ from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import delivery_key
 from alertd.core.planner import alerts_for
 
-__all__ = ["Action", "Decision", "Known", "Reason", "decide"]
+__all__ = ["ON_TIME", "Action", "Decision", "Known", "Reason", "decide", "effective_window"]
 
 
 class Action(StrEnum):
@@ -71,6 +71,15 @@ class Decision:
 
 
 _FINAL = frozenset({"sent", "failed", "superseded", "missed"})
+# An at-deadline alert decided within this of its instant is on time, whatever the catch-up window:
+# a midnight with thousands due takes seconds to work through, and `ALERTD_CATCHUP=0` means "no
+# catch-up after downtime", not "miss every alert decided a few milliseconds after its instant".
+ON_TIME = timedelta(minutes=1)
+
+
+def effective_window(window: timedelta) -> timedelta:
+    """How late an at-deadline alert (or its retries) may still go: the catch-up window, at least ON_TIME."""
+    return max(window, ON_TIME)
 
 
 def decide(
@@ -156,7 +165,7 @@ def _for_channel(deadline: Deadline, channel: str, passed: list[PlannedAlert], *
     for a, key in open_:
         if not a.lead.is_zero:
             continue
-        if now - deadline.due <= window:
+        if now - deadline.due <= effective_window(window):
             send_or_wait(a, key)
             at_due_goes = True
         else:

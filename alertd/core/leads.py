@@ -14,11 +14,12 @@ from functools import cache
 
 __all__ = ["Lead", "LeadError", "parse_lead"]
 
-_SHORT = re.compile(r"(\d+)([wdhms])")
-_SHORT_WHOLE = re.compile(r"(?:\d+[wdhms])+")
+# ASCII digits only (`\d` would take `٣` for 3), at most 9 of them (int() of thousands of digits is slow)
+_SHORT = re.compile(r"([0-9]{1,9})([wdhms])")
+_SHORT_WHOLE = re.compile(r"(?:[0-9]{1,9}[wdhms])+")
 _ISO = re.compile(
-    r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?"
+    r"P(?:(?P<w>[0-9]{1,9})W)?(?:(?P<d>[0-9]{1,9})D)?"
+    r"(?:T(?:(?P<h>[0-9]{1,9})H)?(?:(?P<m>[0-9]{1,9})M)?(?:(?P<s>[0-9]{1,9})S)?)?"
 )
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _MAX_DAYS = 3660  # ten years: anything longer is a typo, not a reminder
@@ -73,10 +74,14 @@ def parse_lead(value: object) -> Lead:
     if text == "0":
         return Lead()
     if text.startswith("-"):
-        raise LeadError(f"lead {text!r} is negative; leads count back from the deadline, use e.g. '1d'")
+        raise LeadError(f"lead {_shown(text)} is negative; leads count back from the deadline, use e.g. '1d'")
     if _SHORT_WHOLE.fullmatch(text):
         days = seconds = 0
-        for number, unit in _SHORT.findall(text):
+        pairs = _SHORT.findall(text)
+        units = [unit for _, unit in pairs]
+        if len(set(units)) != len(units):
+            raise LeadError(f"lead {_shown(text)} names a unit twice; write each of w, d, h, m, s once (e.g. 1d12h)")
+        for number, unit in pairs:
             n = int(number)
             if unit == "w":
                 days += 7 * n
@@ -95,12 +100,17 @@ def parse_lead(value: object) -> Lead:
     if re.fullmatch(r"P.*[YM].*", text.upper().split("T")[0]):
         hint = "; months and years have no fixed length, use days or weeks"
     raise LeadError(
-        f"lead {text!r} is not a duration: use 0, <n><unit> with units w d h m s "
+        f"lead {_shown(text)} is not a duration: use 0, <n><unit> with units w d h m s "
         f"(e.g. 7d, 1d12h, 90m) or ISO 8601 (P7D, PT6H){hint}"
     )
 
 
+def _shown(text: str) -> str:
+    """A lead as messages quote it: repr (control characters escaped), long ones cut short."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def _checked(text: str, days: int, seconds: int) -> Lead:
     if days + seconds // 86400 > _MAX_DAYS:
-        raise LeadError(f"lead {text!r} is longer than ten years")
+        raise LeadError(f"lead {_shown(text)} is longer than ten years")
     return Lead(days=days, seconds=seconds)

@@ -40,11 +40,14 @@ from alertd.logs import configure_logging
 from alertd.metrics import Metrics, MetricsAddressError, MetricsServer, start_metrics_server
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
+from alertd.store.base import StoreError
 from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
+from alertd.store.lock import StateLock
 
 __all__ = ["Daemon", "run_daemon"]
 
 JUMP_TOLERANCE = 1.0  # seconds of wall-vs-monotonic drift per tick before calling it a jump
+LOGGED_PROBLEMS = 100  # a refused reload logs this many of its problems (`alertd check` shows them all)
 
 log = structlog.get_logger("alertd.daemon.loop")
 
@@ -63,6 +66,40 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     config = load_or_report(config_dir, sys.stderr, cache)
     if config is None:
         return EX_CONFIG
+    # A second daemon on this ledger would send everything twice: the state directory is locked. If
+    # it exists, at once (another daemon is the likeliest reason to stop); else just before the
+    # ledger is made in it, so a start refused for its metrics address writes nothing.
+    lock = _Lock(resolve_state_dir(settings))
+    if lock.dir.is_dir() and not lock.take():
+        return EX_FAIL
+    try:
+        return _run_locked(config, settings, lock=lock, cache=cache, watch=watch, early_reload=early_reload)
+    finally:
+        lock.release()
+
+
+class _Lock:
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+        self.held: StateLock | None = None
+
+    def take(self) -> bool:
+        """Hold the state directory's lock; False (the reason printed) when another daemon has it."""
+        if self.held is None:
+            try:
+                self.held = StateLock.acquire(self.dir)
+            except StoreError as exc:
+                print(f"alertd: error: {exc}", file=sys.stderr)
+                return False
+        return True
+
+    def release(self) -> None:
+        if self.held is not None:
+            self.held.release()
+
+
+def _run_locked(config: Config, settings: Settings, *, lock: _Lock, cache: ConfigCache,
+                watch: ConfigWatch | None, early_reload: list[int]) -> int:
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
     metrics = Metrics()
@@ -75,8 +112,10 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
             log.error("daemon.start_failed", error=str(exc))
             return EX_CONFIG
         log.info("metrics.listening", host=server.host, port=server.port, url=server.url)
-    path = resolve_state_dir(settings) / LEDGER_FILE
+    path = lock.dir / LEDGER_FILE
     try:
+        if not lock.take():
+            return EX_FAIL
         try:
             ledger = Ledger.open(path)
         except LedgerError as exc:
@@ -87,6 +126,10 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
         daemon.reload_requested = bool(early_reload)
         try:
             return asyncio.run(daemon.run())
+        except LedgerError as exc:  # a row it cannot read: one clear line, not a traceback
+            print(f"alertd: error: {exc}", file=sys.stderr)
+            log.error("daemon.stopped_on_ledger", error=str(exc), path=str(path))
+            return EX_FAIL
         finally:
             ledger.close()
     finally:
@@ -204,6 +247,8 @@ class Daemon:
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
+        if self.ledger.unwritten:
+            self.ledger.retry_unwritten()  # writes a full disk refused, once it has room again
         self.engine.run_due(now)
         self._arm()
         if self.engine.backlog:
@@ -235,10 +280,10 @@ class Daemon:
             config = load_config(self.config.directory, env=environ(), cache=self.config_cache)
         except ConfigError as exc:
             self.redact.update(exc.secrets)
-            for problem in exc.problems:
+            for problem in exc.problems[:LOGGED_PROBLEMS]:
                 log.error("config.reload_failed", problem=str(problem))
             log.error("config.reload_failed", errors=len(exc.errors), action="kept the running config",
-                      trigger=trigger)
+                      trigger=trigger, not_logged=max(len(exc.problems) - LOGGED_PROBLEMS, 0))
             self.metrics.config_loaded(ok=False, at=self.clock())
             self.notifier.ready(self._status_text())
             return

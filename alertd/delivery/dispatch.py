@@ -17,31 +17,36 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from alertd.core.catchup import effective_window
 from alertd.core.display import rfc3339
 from alertd.core.notification import Notification
-from alertd.delivery.channels.base import DeliveryError
+from alertd.delivery.channels.base import RETRY_AFTER_CAP, DeliveryError, error_text
 from alertd.delivery.channels.registry import Sender
 from alertd.metrics import Metrics
 from alertd.redact import Redactor
 from alertd.store.base import Store
 from alertd.store.groupcommit import GroupCommit
 
-__all__ = ["Dispatcher", "backoff"]
+__all__ = ["RETRY_AFTER_CAP", "Dispatcher", "backoff"]
 
 log = structlog.get_logger("alertd.delivery.dispatch")
 
 RETRY_BASE = 2.0  # seconds before the first retry
 RETRY_CAP = 600.0  # never wait longer than this between attempts (unless Retry-After says so)
-RETRY_AFTER_CAP = 3600.0  # a Retry-After longer than this is not believed
 
 
 def backoff(attempt: int, *, retry_after: float | None, rand: float) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1-based); `rand` is in [0, 1)."""
-    if retry_after is not None and retry_after >= 0:
-        return min(retry_after, RETRY_AFTER_CAP)
+    """Seconds to wait after failed attempt number `attempt` (1-based); `rand` is in [0, 1).
+
+    The receiver's Retry-After may lengthen the wait (up to RETRY_AFTER_CAP), never shorten it:
+    `Retry-After: 0` or a date in the past made a webhook retry without pause, 33,000 requests in 75 s.
+    """
     # "Equal jitter": half fixed, half random, so retries spread but never come too fast.
     base = min(RETRY_BASE * 2 ** (attempt - 1), RETRY_CAP)
-    return base / 2 + base / 2 * rand
+    wait = base / 2 + base / 2 * rand
+    if retry_after is not None and retry_after > wait:
+        return min(retry_after, RETRY_AFTER_CAP)
+    return wait
 
 
 class Dispatcher:
@@ -105,7 +110,8 @@ class Dispatcher:
                 raise DeliveryError(f"channel {note.channel!r} is not configured", permanent=True)
             await sender.send(note, now=now)
         except DeliveryError as exc:
-            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, started=now)
+            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, started=now,
+                         reason=exc.reason or "permanent")
             return
         except Exception as exc:  # a sender bug must not kill the daemon; treat it as transient
             self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None,
@@ -119,18 +125,18 @@ class Dispatcher:
                  took_ms=round((done - now).total_seconds() * 1000, 1))
 
     def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
-                retry_after: float | None, started: datetime) -> None:
-        error = self.redact(error)
+                retry_after: float | None, started: datetime, reason: str = "permanent") -> None:
+        error = error_text(error, self.redact)
         now = self.clock()
         took = (now - started).total_seconds()
         if permanent:
-            self.ledger.finish(note.key, "failed", reason="permanent", error=error, now=now)
+            self.ledger.finish(note.key, "failed", reason=reason, error=error, now=now)
             self.metrics.attempt(note.channel, took, retry=False)
             self.metrics.delivery(note.channel, "failed")
-            log.error("alert.failed", **fields, reason="permanent", error=error)
+            log.error("alert.failed", **fields, reason=reason, error=error)
             return
         at = now + timedelta(seconds=backoff(fields["attempt"], retry_after=retry_after, rand=self.rand()))
-        give_up_at = note.deadline.due + self.window
+        give_up_at = note.deadline.due + effective_window(self.window)
         if at > give_up_at:
             self.ledger.finish(note.key, "failed", reason="retry_window_closed", error=error, now=now)
             self.metrics.attempt(note.channel, took, retry=False)

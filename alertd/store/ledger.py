@@ -29,19 +29,29 @@ sent again with the same key. Durability: WAL with synchronous=NORMAL survives a
 
 from __future__ import annotations
 
-import contextlib
+import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from alertd.store.base import FINAL_STATES, Mark, NewRow, Row, StoreError
+import structlog
+
+from alertd.store.base import FINAL_STATES, OPEN_STATES, Mark, NewRow, Row, StoreError
+from alertd.store.integrity import check_ledger
+from alertd.store.rows import fmt, parse, row_from_sql, unreadable
+from alertd.store.sqlwrites import execute_write, storage_error
+from alertd.store.writebehind import Pending, Write
 
 __all__ = ["LEDGER_FILE", "SCHEMA_VERSION", "Ledger", "LedgerError", "fmt", "parse"]
 
 LEDGER_FILE = "ledger.sqlite3"  # in the state directory (`alertd run` writes it, `alertd status` reads it)
 SCHEMA_VERSION = 1
 _CHUNK = 500  # SQLite's default limit on bound parameters is 999 (older builds)
+RETRY_WRITE = 1.0  # seconds between attempts to write what the storage refused
+
+log = structlog.get_logger("alertd.store.ledger")
 
 _SCHEMA = """
 CREATE TABLE deliveries (
@@ -80,21 +90,16 @@ class LedgerError(StoreError):
     """The ledger cannot be opened or written: the message names the path and the cause."""
 
 
-def fmt(instant: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order (`2021-05-20T21:00:00.000000Z`)."""
-    if instant.tzinfo is not UTC:
-        instant = instant.astimezone(UTC)
-    return instant.isoformat(timespec="microseconds")[:26] + "Z"
-
-
-def parse(text: str | None) -> datetime | None:
-    """The instant `fmt` wrote (fromisoformat reads the Z form since Python 3.11; 10x strptime)."""
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _row(r: Sequence) -> Row:
-    return Row(r[0], r[1], r[2], parse(r[3]), r[4], parse(r[5]), r[6], r[7], r[8], parse(r[9]),  # type: ignore[arg-type]
-               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]))  # type: ignore[arg-type]
+def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
+    """A write that changes nothing, at open: a ledger that cannot be written is refused now, with
+    its reason, not found out at the first delivery (a read-only file or mount, a full disk)."""
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE alertd_probe (x)")
+            conn.execute("DROP TABLE alertd_probe")
+    except sqlite3.Error as exc:
+        raise LedgerError(f"cannot write ledger {path} ({exc}): fix its permissions or free disk space") from None
 
 
 class Ledger:
@@ -103,6 +108,8 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.pending = Pending()
+        self.readonly = False
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -112,6 +119,10 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LedgerError(f"cannot create state directory {path.parent}: {exc.strerror or exc}") from None
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            # (SQLite would say "unable to open database file": it cannot make the -wal file)
+            raise LedgerError(f"cannot write ledger {path}: the file or its directory is read-only; fix the "
+                              "permissions (or the mount)")
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -134,7 +145,8 @@ class Ledger:
                 raise LedgerError(f"ledger {path} has schema version {version}, newer than this alertd "
                                   f"understands ({SCHEMA_VERSION}); run a newer alertd")
             # A later release migrates here: `if version == 1: ...; PRAGMA user_version = 2`.
-            conn.execute("SELECT key FROM deliveries LIMIT 1").fetchall()
+            check_ledger(conn, path, SCHEMA_VERSION, error=LedgerError)
+            _probe_write(conn, path)
         except LedgerError:
             conn.close()
             raise
@@ -167,9 +179,25 @@ class Ledger:
         if version != SCHEMA_VERSION:
             conn.close()
             raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}")
-        return cls(conn, path)
+        try:
+            check_ledger(conn, path, SCHEMA_VERSION, error=LedgerError)
+        except LedgerError:
+            conn.close()
+            raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(f"cannot read ledger {path}: {exc}") from None
+        ledger = cls(conn, path)
+        ledger.readonly = True
+        return ledger
 
     def close(self) -> None:
+        if self.pending:
+            self.pending.next_try = 0.0
+            self.retry_unwritten()
+        if self.pending:
+            log.error("ledger.unwritten_at_exit", path=str(self.path), writes=len(self.pending.writes),
+                      consequence="deliveries sent since the storage failed may be sent again after a restart")
         self.conn.close()
 
     def __enter__(self) -> Ledger:
@@ -186,18 +214,23 @@ class Ledger:
     def see(self, pairs: Iterable[tuple[str, datetime]], *, now: datetime) -> None:
         """Remember (deadline_id, due) pairs first seen at `now` (existing ones keep their time).
 
-        Streamed into one transaction: at 100,000 deadlines no list of rows is built (~20 MB at
-        start-up), and ignoring known pairs costs the same as finding them first (~0.3 s).
+        One transaction of `INSERT OR IGNORE` (as fast as finding the known pairs first, ~0.3 s at
+        100,000). The pairs are listed first so that a write the storage refuses can be kept.
         """
-        stamp = fmt(now)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO deadlines_seen (deadline_id, due, first_seen) VALUES (?, ?, ?)",
-                ((i, fmt(due), stamp) for i, due in pairs))
+        self._write(("see", (list(pairs), now)))
 
     def first_seen(self, pairs: Iterable[tuple[str, datetime]]) -> dict[tuple[str, datetime], datetime]:
         """When each pair was first seen; pairs never seen are absent."""
+        pairs = list(pairs)
+        out = self._first_seen_written(pairs)
+        if self.pending.seen:
+            for deadline_id, due in pairs:
+                seen = self.pending.seen.get((deadline_id, fmt(due)))
+                if seen is not None and (deadline_id, due) not in out:
+                    out[(deadline_id, due)] = seen
+        return out
+
+    def _first_seen_written(self, pairs: list[tuple[str, datetime]]) -> dict[tuple[str, datetime], datetime]:
         wanted = {(deadline_id, fmt(due)): (deadline_id, due) for deadline_id, due in pairs}
         ids = sorted({deadline_id for deadline_id, _ in wanted})
         out = {}
@@ -208,13 +241,22 @@ class Ledger:
                     f"SELECT deadline_id, due, first_seen FROM deadlines_seen WHERE deadline_id IN ({marks})", chunk):
                 pair = wanted.get((deadline_id, due))
                 if pair is not None:
-                    out[pair] = parse(seen)
+                    try:
+                        out[pair] = parse(seen)  # type: ignore[assignment]
+                    except (TypeError, ValueError):
+                        values = (deadline_id, due, seen)
+                        raise LedgerError(unreadable(self.path, "deadlines_seen", values, SCHEMA_VERSION)) from None
         return out  # type: ignore[return-value]
 
     # -- reading deliveries -------------------------------------------------------------------
     def get(self, key: str) -> Row | None:
+        if key in self.pending.rows:
+            return self.pending.rows[key]
+        return self._get_written(key)
+
+    def _get_written(self, key: str) -> Row | None:
         r = self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE key = ?", (key,)).fetchone()
-        return _row(r) if r else None
+        return self._row(r) if r else None
 
     def rows(self, keys: Iterable[str]) -> dict[str, Row]:
         """The recorded rows among `keys`, by key (chunked IN queries on the primary key)."""
@@ -224,28 +266,35 @@ class Ledger:
             chunk = keys[i:i + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE key IN ({marks})", chunk):
-                out[r[0]] = _row(r)
+                out[r[0]] = self._row(r)
+        if self.pending.rows:
+            out.update((k, self.pending.rows[k]) for k in keys if k in self.pending.rows)
         return out
 
     def unfinished(self) -> list[Row]:
         """Rows still pending or sending (through the partial index)."""
-        return [_row(r) for r in self.conn.execute(
+        rows = [self._row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('pending', 'sending')")]
+        if not self.pending.rows:
+            return rows
+        held = self.pending.rows
+        return ([r for r in rows if r.key not in held]
+                + [r for r in held.values() if r.state in OPEN_STATES])
 
     def next(self, limit: int = 10) -> list[Row]:
         """Pending rows in the order they will be attempted (for `alertd status`)."""
-        return [_row(r) for r in self.conn.execute(
+        return [self._row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('pending', 'sending') "
             "ORDER BY coalesce(next_retry_at, fire_at) LIMIT ?", (limit,))]
 
     def recent(self, limit: int = 20) -> list[Row]:
         """The most recently changed rows, newest first."""
-        return [_row(r) for r in self.conn.execute(
+        return [self._row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries ORDER BY updated_at DESC LIMIT ?", (limit,))]
 
     def failures(self, limit: int = 20) -> list[Row]:
         """Given-up and missed deliveries, newest first."""
-        return [_row(r) for r in self.conn.execute(
+        return [self._row(r) for r in self.conn.execute(
             f"SELECT {_COLUMNS} FROM deliveries WHERE state IN ('failed', 'missed') "
             "ORDER BY updated_at DESC LIMIT ?", (limit,))]
 
@@ -255,67 +304,92 @@ class Ledger:
 
     def iter_all(self) -> Iterator[Row]:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries ORDER BY fire_at, key"):
-            yield _row(r)
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
-        """A transaction of its own, or a part of the caller's when one is open."""
-        if self.conn.in_transaction:
-            yield
-            return
-        with self.conn:
-            yield
+            yield self._row(r)
 
     # -- writing ------------------------------------------------------------------------------
+    # Every write goes through `_write`: one transaction, or, when the storage refuses it, a place
+    # in `pending` (writebehind.py) until it can be written; reads see pending writes applied.
     def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:
         """Record decisions in one transaction. A row already final is left alone; an open one
         takes the new state (a pending retry that became superseded, for instance)."""
-        stamp = fmt(now)
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT INTO deliveries (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
-                "updated_at = excluded.updated_at, "
-                "next_retry_at = CASE WHEN excluded.state = 'pending' THEN deliveries.next_retry_at END "
-                "WHERE deliveries.state IN ('pending', 'sending')",
-                ((r.key, r.deadline_id, r.lead, fmt(r.due), r.channel, fmt(r.fire_at), r.state, r.reason, stamp)
-                 for r in rows))
+        self._write(("record", (list(rows), now)))
 
     def mark_sending(self, key: str, *, now: datetime) -> None:
         """Recorded before the request leaves: a crash after this resends with the same key."""
-        stamp = fmt(now)
-        with self._tx():
-            self.conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, "
-                "first_attempt_at = coalesce(first_attempt_at, ?), last_attempt_at = ?, next_retry_at = NULL, "
-                "updated_at = ? WHERE key = ?", (stamp, stamp, stamp, key))
+        self._write(("sending", (key, now)))
 
     def mark_sent(self, key: str, *, now: datetime) -> None:
         """Recorded after the receiver accepted the delivery."""
-        stamp = fmt(now)
-        with self._tx():
-            self.conn.execute("UPDATE deliveries SET state = 'sent', reason = NULL, sent_at = ?, next_retry_at = NULL, "
-                              "updated_at = ? WHERE key = ?", (stamp, stamp, key))
+        self._write(("sent", (key, now)))
 
     def apply_marks(self, marks: Iterable[Mark]) -> None:
         """`sending` and `sent` marks (state, key, now) in one transaction, in order."""
-        with self.conn:
-            self.conn.execute("BEGIN")
-            for state, key, now in marks:
-                (self.mark_sending if state == "sending" else self.mark_sent)(key, now=now)
+        self._write(*((state, (key, now)) for state, key, now in marks))
 
     def mark_retry(self, key: str, *, at: datetime, error: str, now: datetime) -> None:
-        with self.conn:
-            self.conn.execute("UPDATE deliveries SET state = 'pending', next_retry_at = ?, last_error = ?, "
-                              "updated_at = ? WHERE key = ?", (fmt(at), error, fmt(now), key))
+        self._write(("retry", (key, at, error, now)))
 
     def finish(self, key: str, state: str, *, reason: str, now: datetime, error: str | None = None) -> None:
         """Close a row as failed, superseded or missed, keeping it for the record."""
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final state")
-        with self.conn:
-            self.conn.execute("UPDATE deliveries SET state = ?, reason = ?, next_retry_at = NULL, "
-                              "last_error = coalesce(?, last_error), updated_at = ? WHERE key = ?",
-                              (state, reason, error, fmt(now), key))
+        self._write(("finish", (key, state, reason, now, error)))
+
+    def _row(self, r: Sequence) -> Row:
+        try:
+            return row_from_sql(r)
+        except (TypeError, ValueError, AttributeError):
+            raise LedgerError(unreadable(self.path, "deliveries", r, SCHEMA_VERSION)) from None
+
+    @property
+    def unwritten(self) -> int:
+        """Writes kept in memory because the storage refused them (0 when all is written)."""
+        return len(self.pending.writes)
+
+    def retry_unwritten(self) -> bool:
+        """Try writing what the storage refused (at most every RETRY_WRITE seconds); True when none is left."""
+        if self.pending and time.monotonic() >= self.pending.next_try:
+            self._write()
+        return not self.pending
+
+    def _write(self, *writes: Write) -> None:
+        if self.readonly:  # `alertd status`: a write is a bug, not a storage failure to wait out
+            raise LedgerError(f"ledger {self.path} is open read-only")
+        if self.pending and time.monotonic() < self.pending.next_try:
+            self._keep(writes, None)  # the storage failed a moment ago: do not hammer it
+            return
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN IMMEDIATE")
+                for write in (*self.pending.writes, *writes):
+                    execute_write(self.conn, write)
+        except sqlite3.Error as exc:
+            if not storage_error(exc):
+                raise
+            self._keep(writes, exc)
+            return
+        if self.pending:
+            log.warning("ledger.write_recovered", path=str(self.path), written=len(self.pending.writes),
+                        seconds=round(time.monotonic() - (self.pending.since or 0.0), 3))
+            self.pending.clear()
+
+    def _keep(self, writes: tuple[Write, ...], exc: sqlite3.Error | None) -> None:
+        first = not self.pending
+        for write in writes:
+            if write[0] == "see":
+                self._keep_seen(write[1])
+            self.pending.add(write, self._get_written)
+        started = time.monotonic()
+        self.pending.next_try = started + RETRY_WRITE
+        if first and self.pending:
+            self.pending.since = started
+            self.pending.error = str(exc) if exc is not None else ""
+            log.error("ledger.write_failed", path=str(self.path), error=self.pending.error,
+                      action=f"keeping the ledger's writes in memory, retrying every {RETRY_WRITE:g} s")
+
+    def _keep_seen(self, args: tuple) -> None:
+        pairs, now = args
+        known = self._first_seen_written(pairs)
+        for deadline_id, due in pairs:
+            if (deadline_id, due) not in known:
+                self.pending.seen.setdefault((deadline_id, fmt(due)), now)

@@ -211,3 +211,29 @@ def test_no_hosted_channel_leaks_a_secret_when_the_service_echoes_it(config_dir:
         assert secret not in text
     for secret in HOSTED_SECRETS:  # not even a part: every 6-character window of each
         assert not [secret[i:i + 6] for i in range(len(secret) - 5) if secret[i:i + 6] in text], secret
+@pytest.mark.parametrize(("var", "value", "message"), [
+    ("HOOK_URL", "http://127.0.0.1:9/hook\r\nX-Injected: 1", "channel 'audit': url: url contains a control character"),
+    ("HOOK_URL", "http://user:pass@127.0.0.1:9/hook", "url must not carry a user name or password"),
+    ("HOOK_URL", "http://127.0.0.1:99999/hook", "url: the port is not a number from 1 to 65535"),
+    ("HOOK_URL", "http://[v1.x]/hook", "url: an IPvFuture address"),
+    ("HOOK_HEADER", "caf\u00e9", "header 'X-Token': the value must be printable ASCII"),
+])
+def test_what_could_never_be_delivered_is_refused_before_any_attempt(
+        config_dir: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *,
+        var: str, value: str, message: str) -> None:
+    monkeypatch.setenv(var, value)
+    assert main(["test", "audit", "-c", str(config_dir)]) == 1
+    err = capsys.readouterr().err
+    assert f"{config_dir / 'alertd.yaml'}:" in err and message in err, err
+    assert "Traceback" not in err and "X-Injected" not in err and "pass@" not in err
+    assert receiver.seen == []
+
+
+def test_a_fifo_as_ca_file_is_refused_instead_of_hanging(config_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    fifo = tmp_path / "relay-ca.pem"
+    os.mkfifo(fifo)
+    text = (config_dir / "alertd.yaml").read_text()
+    (config_dir / "alertd.yaml").write_text(text.replace("security: none,", f"security: starttls, ca_file: {fifo},"))
+    assert main(["test", "desk-email", "-c", str(config_dir)]) == 1
+    assert f"ca_file {fifo} is not a regular file" in capsys.readouterr().err

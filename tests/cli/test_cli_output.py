@@ -57,7 +57,7 @@ def test_a_usage_error_names_the_argument_under_the_commands_usage(capsys, argv:
     (["plan", "-c", "config", "--from", "yesterday"], "usage: alertd plan ",
      "alertd plan: error: --from 'yesterday' is not an RFC 3339 instant (2021-05-14T00:00:00Z) or a date"),
     (["status", "-c", "config", "-n", "0"], "usage: alertd status ",
-     "alertd status: error: --limit 0 must be at least 1"),
+     "alertd status: error: --limit 0 must be from 1 to 100,000"),
     (["test", "nowhere", "-c", "config"], "usage: alertd test ",
      "alertd test: error: no channel 'nowhere' in config (defined: stdout)"),
 ])

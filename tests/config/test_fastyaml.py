@@ -1,4 +1,4 @@
-"""The yaml-rs fast path returns exactly what the PyYAML path returns, or declines."""
+"""The yaml-rs fast path returns exactly what the PyYAML path (the event reader) returns, or declines."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 import yaml_rs
 
 from alertd.config import fastyaml, load_config
 from alertd.config.problems import ConfigError
-from alertd.config.sources import _to_data, _YamlLoader
+from alertd.config.yamlread import read_yaml_events
 
 
 def pyyaml_data(text: str) -> object:
-    node = yaml.compose(text, Loader=_YamlLoader)
-    return _to_data(node) if node is not None else None
+    return read_yaml_events(text)[0]
 
 
 def assert_exact_or_declined(text: str) -> bool:
@@ -198,14 +196,3 @@ def test_mutated_documents_are_read_the_same_or_rejected_the_same() -> None:
             continue
         taken += assert_exact_or_declined(text)
     assert taken > 300
-
-
-def test_line_lookups_without_tag_resolution_find_the_same_lines() -> None:
-    from alertd.config.sources import _MarksLoader, _yaml_line  # noqa: PLC0415 - private helpers under test
-
-    text = SEED_DOC + "channels:\n  out: {type: console}\n  hook:\n    type: webhook\n    url: http://x\n"
-    full, marks = yaml.compose(text, Loader=_YamlLoader), yaml.compose(text, Loader=_MarksLoader)
-    locs = [("deadlines", i, key, j) for i in range(4) for key in ("id", "due", "remind", "tags", "nope")
-            for j in range(3)] + [("channels", name, "type") for name in ("out", "hook", "none")] + [("defaults",)]
-    for loc in locs:
-        assert _yaml_line(full, loc) == _yaml_line(marks, loc), loc

@@ -116,3 +116,16 @@ def test_late_by_counts_from_the_planned_instant():
     now = DUE - timedelta(minutes=30)
     [*_, latest] = decide(deadline(), now=now, window=HOUR, known={}, first_seen=SEEN)
     assert latest.late_by(now) == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(("late", "window", "action"), [
+    (timedelta(milliseconds=3), timedelta(0), Action.SEND),  # ALERTD_CATCHUP=0: on time is still on time
+    (timedelta(seconds=59), timedelta(0), Action.SEND),  # ... a busy midnight takes seconds to work through
+    (timedelta(seconds=61), timedelta(0), Action.MISSED),  # ... but nothing is caught up after downtime
+    (timedelta(minutes=30), HOUR, Action.SEND),
+    (timedelta(minutes=61), HOUR, Action.MISSED),
+])
+def test_a_zero_catch_up_window_misses_only_what_is_really_late(late: timedelta, window: timedelta,
+                                                                 action: Action) -> None:
+    decisions = decide(deadline(leads=("0",)), now=DUE + late, window=window, known={}, first_seen=SEEN)
+    assert [d.action for d in decisions] == [action]

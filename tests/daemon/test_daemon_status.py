@@ -90,7 +90,7 @@ def test_status_text_after_the_daemon_stopped_leaves_the_state_directory_as_it_w
     assert "recent deliveries:" in out and "sent" in out
     assert "failed (permanent) after 1 attempt: PT2H refused  -> hook" in out
     assert "404" in out
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == before == ["ledger.sqlite3"], \
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == before == ["alertd.lock", "ledger.sqlite3"], \
         "a read-only status creates no -wal/-shm (they would belong to the user who ran it)"
 
 
@@ -165,8 +165,10 @@ def test_status_redacts_secrets_and_lists_a_waiting_retry_as_next(tmp_path):
     assert report["next"][1]["deadline"] == "d" and report["next"][1]["state"] == "planned"
 
 
-def test_status_limit_must_be_positive(tmp_path):
+@pytest.mark.parametrize("limit", ["0", "99999999999999999999"])
+def test_status_limit_must_be_in_range(tmp_path, limit):
     (tmp_path / "config").mkdir()
-    result = status(tmp_path, "--limit", "0")
+    result = status(tmp_path, "--limit", limit)
     assert result.returncode == 2
-    assert "--limit 0 must be at least 1" in result.stderr
+    assert f"--limit {limit} must be from 1 to 100,000" in result.stderr
+    assert "Traceback" not in result.stderr

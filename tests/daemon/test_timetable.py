@@ -50,6 +50,10 @@ def test_a_retry_can_come_before_the_next_alert():
     (30, None, 1.0, RETRY_CAP),
     (2, 17.0, 0.3, 17.0),  # Retry-After is honoured as given
     (2, 99999.0, 0.3, 3600.0),  # ... up to an hour
+    (2, float("inf"), 0.3, 3600.0),  # (400 nines: a float of 1e400)
+    (1, 0.0, 0.0, 1.0),  # but never shortens the backoff: Retry-After: 0 waits the backoff's floor
+    (3, 0.0, 0.5, 6.0),
+    (4, 1.5, 0.0, 8.0),  # ... a date in the past, a small value: the same
 ])
 def test_backoff(attempt, retry_after, rand, expected):
     assert backoff(attempt, retry_after=retry_after, rand=rand) == pytest.approx(expected, rel=1e-5)

@@ -79,7 +79,7 @@ def test_a_reader_can_open_it_read_only_while_the_daemon_writes(tmp_path):
             writer.mark_sending("a", now=NOW)
             writer.mark_sent("a", now=NOW)
             assert [(r.key, r.state) for r in reader.recent()] == [("a", "sent")]
-            with pytest.raises(sqlite3.OperationalError):
+            with pytest.raises(LedgerError, match="is open read-only"):
                 reader.record([new("b")], now=NOW)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 import smtplib
 import ssl
 from concurrent.futures import ThreadPoolExecutor
@@ -27,17 +28,30 @@ from alertd.core.message import Message, one_line, render
 from alertd.core.notification import Notification
 from alertd.delivery.channels.base import USER_AGENT, DeliveryError, SendContext
 
-__all__ = ["EmailSender", "build_email"]
+__all__ = ["EmailSender", "build_email", "header_text"]
 
 log = structlog.get_logger("alertd.email")
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="alertd-smtp")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_WORD_JOINER = "\u2060"
+
+
+def header_text(text: str) -> str:
+    """Config text made safe as a header value, on any Python: one line, no control characters (NUL,
+    ESC, CR, LF, ...), and never an RFC 2047 encoded word. The email package decodes `=?...?=` it
+    finds in a value and folds the result: on some Python versions (3.11.7) an encoded CR/LF then
+    became a real `Bcc:` line. An invisible word joiner after each `=` that starts `=?` leaves nothing
+    to decode; the policy encodes the text (non-ASCII now) as encoded words of its own."""
+    return " ".join(_CONTROL.sub(" ", text).split()).replace("=?", f"={_WORD_JOINER}?")
+
+
 def build_email(note: Notification, config: EmailChannel, *, now: datetime) -> EmailMessage:
-    """The message for `note`. Header values are single lines: config text cannot add headers."""
+    """The message for `note`. Header values are single lines that no parser can take for more."""
     msg_text = render(note, now=now, channel_zone=config.timezone)
-    mail = EmailMessage()  # the default policy refuses CR/LF in header values; one_line removes them first
-    mail["Subject"] = msg_text.subject
+    mail = EmailMessage()  # the default policy refuses CR/LF in header values; header_text removes them first
+    mail["Subject"] = header_text(msg_text.subject)
     mail["From"] = config.from_
     mail["To"] = ", ".join(config.to)
     mail["Date"] = format_datetime(now)
@@ -124,9 +138,13 @@ class EmailSender:
         except Exception as exc:
             raise self.verdict(exc) from None
         if refused:
-            # The others have the message; a retry would send it to them twice.
+            # Not sent: not to everyone it was for. Not retried either: the others have the message
+            # and a retry would send it to them twice. Failed, naming who was refused and why.
             log.warning("email.recipients_refused", channel=self.name, alert_id=note.key,
                         refused={addr: code for addr, (code, _) in refused.items()})
+            who = ", ".join(f"{addr} ({code})" for addr, (code, _) in sorted(refused.items()))
+            raise DeliveryError(f"SMTP: delivered to {len(self.config.to) - len(refused)} of {len(self.config.to)} "
+                                f"recipients; refused: {who}", permanent=True, reason="recipients_refused")
 
     def verdict(self, exc: Exception) -> DeliveryError:
         """The DeliveryError for an SMTP exchange that failed with `exc`."""

@@ -47,21 +47,34 @@ async def request(ctx: SendContext, method: str, url: str, *, content: bytes, he
     cannot hold a delivery forever, while a burst queued behind the pool (2,000 alerts
     at midnight, bench/http_transport.md) is not failed for the queueing alone.
     """
+    backstop = asyncio.timeout(time_limit * _BACKSTOP)
+    answered = False  # the status line and headers came: what is left is reading the body
     try:
-        async with asyncio.timeout(time_limit * _BACKSTOP):
-            response = await ctx.http.request(method, url, content=content, headers=dict(headers),
-                                              timeout=time_limit)
-            await response.aread()
+        async with backstop:
+            built = ctx.http.build_request(method, url, content=content, headers=dict(headers), timeout=time_limit)
+            response = await ctx.http.send(built, stream=True)
+            answered = True
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
     except (TimeoutError, httpx.HTTPError) as exc:
         untrusted = _untrusted_certificate(exc)
         if untrusted:
             # A certificate that does not verify will not verify on retry; verification
             # is never switched off, the receiver (or the URL) has to be fixed.
             raise DeliveryError(f"TLS certificate not trusted: {untrusted}", permanent=True) from None
-        reason = _network_reason(exc)
-        if reason is None:
-            raise DeliveryError(f"no answer within {time_limit:g} s") from None
-        raise DeliveryError(f"network error: {reason}") from None
+        reason = None if backstop.expired() else _network_reason(exc)
+        if reason is not None:
+            raise DeliveryError(f"network error: {reason}") from None
+        # A timeout: say which part of the exchange did not finish (never "CancelledError").
+        limit = time_limit * _BACKSTOP if backstop.expired() else time_limit
+        if answered:
+            raise DeliveryError(f"read timed out: the response did not finish within {limit:g} s") from None
+        if url.startswith("https:"):
+            raise DeliveryError(f"no answer within {limit:g} s: the connection, its TLS handshake or the response "
+                                "headers did not come (a plain-HTTP server behind an https:// URL looks so)") from None
+        raise DeliveryError(f"no answer within {limit:g} s") from None
     return response
 
 
@@ -172,6 +185,15 @@ def _network_reason(exc: BaseException) -> str | None:
         if isinstance(link, OSError) and not isinstance(link, TimeoutError) and (link.errno or 0) > 0:
             return os.strerror(link.errno).lower()
     innermost = chain[-1]
-    if isinstance(innermost, TimeoutError | httpx.TimeoutException):
+    if isinstance(innermost, TimeoutError | httpx.TimeoutException | asyncio.CancelledError):
         return None
-    return type(innermost).__name__
+    return _KNOWN_REASONS.get(type(innermost).__name__, type(innermost).__name__)
+
+
+# aiohttp's names for a response that broke off, as an operator would say it
+_KNOWN_REASONS = {
+    "ContentLengthError": "the response was shorter than its Content-Length",
+    "ServerDisconnectedError": "the receiver closed the connection",
+    "ClientPayloadError": "the response body could not be read",
+    "TransferEncodingError": "the response's chunked encoding broke off",
+}

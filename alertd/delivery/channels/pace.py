@@ -20,8 +20,9 @@ class Pacer:
     """Hands out send slots per key, `interval` seconds apart, in the order they are asked for."""
 
     def __init__(self, interval: float = 1.0, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, cap: float = 3600.0) -> None:
         self.interval = interval
+        self.cap = cap  # the longest hold (channels/base.py passes RETRY_AFTER_CAP, the dispatcher's cap too)
         self._clock = clock
         self._sleep = sleep
         self._next: dict[str, float] = {}
@@ -40,6 +41,10 @@ class Pacer:
         self._next[key] = slot + self.interval
         return slot - now
 
+    def held_for(self, key: str) -> float:
+        """Seconds until `key`'s next free slot (0 when it may be sent to now)."""
+        return max(self._next.get(key, 0.0) - self._clock(), 0.0)
+
     async def wait(self, key: str) -> None:
         """Return when `key` may be sent to."""
         delay = self.reserve(key)
@@ -47,7 +52,9 @@ class Pacer:
             await self._sleep(delay)
 
     def hold(self, key: str, seconds: float) -> None:
-        """Give `key` no slot for `seconds` (the receiver asked us to back off)."""
+        """Give `key` no slot for `seconds` (the receiver asked us to back off), at most `cap`: a 429
+        with `Retry-After: 99999999999` must not silence a webhook until the daemon restarts."""
+        seconds = min(max(seconds, 0.0), self.cap)
         self._next[key] = max(self._next.get(key, 0.0), self._clock() + seconds)
 
 

@@ -15,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from alertd.config.checks import FIXED_HEADERS
 from alertd.config.schema import WebhookChannel
 from alertd.core.display import due_local, rfc3339
 from alertd.core.message import render
@@ -24,7 +25,6 @@ from alertd.delivery.channels.http import post, raise_for_status, url_secrets
 
 __all__ = ["WebhookSender", "payload", "sign"]
 
-_FIXED_HEADERS = frozenset({"content-type", "user-agent", "content-length", "host"})
 
 
 def payload(note: Notification, *, now: datetime, channel_zone: str | None = None) -> dict[str, Any]:
@@ -65,7 +65,7 @@ class WebhookSender:
                           separators=(",", ":")).encode()
         # The configured headers cannot replace the ones alertd fixes (type, agent, signature).
         headers = {k: v.get_secret_value() for k, v in self.config.headers.items()
-                   if k.lower() not in _FIXED_HEADERS and not k.lower().startswith("webhook-")}
+                   if k.lower() not in FIXED_HEADERS and not k.lower().startswith("webhook-")}
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = USER_AGENT
         if self.config.secret is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import ssl
@@ -40,6 +41,14 @@ class Mailbox:
 
     envelopes: list[Envelope] = field(default_factory=list)
     reply: str = "250 OK"
+    refuse: set[str] = field(default_factory=set)  # recipients RCPT answers 550 for
+
+    async def handle_RCPT(self, server: object, session: object, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
         if self.reply.startswith("250"):
@@ -139,6 +148,42 @@ def test_a_title_with_crlf_adds_no_header_and_no_recipient(smtp_server: SmtpPeer
     assert b"\nBcc:" not in header_block
 
 
+@pytest.mark.parametrize("payload", [
+    "=?utf-8?b?" + base64.b64encode(b"x\r\nBcc: evil@example.org\r\n").decode() + "?=",
+    "=?utf-8?q?x=0D=0ABcc=3A_evil@example.org?=",
+    "=?iso-8859-1?B?" + base64.b64encode(b"\r\nBcc: evil@example.org").decode() + "?=",
+    "\x00\x1b[31m\x85Bcc: evil@example.org\u2028Cc: evil@example.org",
+])
+def test_an_encoded_word_or_control_characters_in_a_title_add_no_header_and_no_recipient(
+        smtp_server: SmtpPeer, payload: str) -> None:
+    """The email package decodes `=?...?=` in header values and folds what it decoded: on Python
+    3.11.7 an encoded CR/LF became a real `Bcc:` line. The subject must stay one line of text."""
+    note = seed_note("1d")
+    note = replace(note, deadline=replace(note.deadline, title=f"Leave {payload} now"))
+    assert send(channel(smtp_server), note) is None
+    (envelope,) = smtp_server.mailbox.envelopes
+    assert envelope.rcpt_tos == ["desk@example.org", "duty@example.org"]
+    header_block = envelope.original_content.split(b"\r\n\r\n", 1)[0]
+    names = [line.split(b":", 1)[0].lower() for line in header_block.split(b"\r\n") if line[:1] not in (b" ", b"\t")]
+    assert b"bcc" not in names and b"cc" not in names
+    assert names.count(b"subject") == 1
+    assert all(32 <= b < 127 for b in header_block.replace(b"\r\n", b"")), "headers are 7-bit printable"
+    mail = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+    subject = mail["Subject"].strip()  # a long value is folded whole onto the next line: a leading space
+    assert subject.startswith("[alertd] in 1 day: Leave ") and subject.endswith(" now")
+    assert "\n" not in subject and "\r" not in subject and "\x1b" not in subject and "\x00" not in subject
+
+
+def test_a_partly_refused_recipient_list_is_a_failure_naming_who(smtp_server: SmtpPeer) -> None:
+    smtp_server.mailbox.refuse = {"duty@example.org"}
+    error = send(channel(smtp_server), seed_note())
+    assert error is not None
+    assert (str(error), error.permanent, error.reason) == (
+        "SMTP: delivered to 1 of 2 recipients; refused: duty@example.org (550)", True, "recipients_refused")
+    (envelope,) = smtp_server.mailbox.envelopes  # the other one has it: no retry may send it twice
+    assert envelope.rcpt_tos == ["desk@example.org"]
+
+
 def test_a_certificate_from_an_untrusted_ca_is_refused(smtp_server: SmtpPeer, tmp_path: Path) -> None:
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
@@ -206,8 +251,13 @@ def test_it_delivers_over_implicit_tls(ca: tuple[trustme.CA, Path]) -> None:
     assert len(mailbox.envelopes) == 1
 
 
-def test_a_missing_ca_file_is_a_permanent_error_naming_it(smtp_server: SmtpPeer, tmp_path: Path) -> None:
-    error = send(channel(smtp_server, ca_file=str(tmp_path / "missing.pem")), seed_note())
+def test_a_ca_file_gone_since_the_check_is_a_permanent_error_naming_it(smtp_server: SmtpPeer,
+                                                                        tmp_path: Path) -> None:
+    gone = tmp_path / "missing.pem"
+    gone.write_bytes(smtp_server.ca_file.read_bytes())
+    config = channel(smtp_server, ca_file=str(gone))  # check reads it (test_config_checks.py) ...
+    gone.unlink()  # ... and it is removed before the first send
+    error = send(config, seed_note())
     assert error is not None
     assert error.permanent
     assert "missing.pem cannot be used" in str(error)

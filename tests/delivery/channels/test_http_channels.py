@@ -14,6 +14,7 @@ from email.utils import format_datetime
 import pytest
 import standardwebhooks
 import trustme
+from pydantic import SecretStr, ValidationError
 
 from alertd import __version__
 from alertd.config.schema import SlackChannel, WebhookChannel
@@ -114,8 +115,12 @@ def test_a_signed_webhook_verifies_with_the_standard_webhooks_library(receiver: 
 
 
 def test_config_headers_cannot_replace_the_signature_or_content_type(receiver: Receiver) -> None:
-    config = webhook(receiver.url(), secret=SECRET,
-                     headers={"Webhook-Signature": "v1,forged", "content-type": "text/plain"})
+    forged = {"Webhook-Signature": SecretStr("v1,forged"), "content-type": SecretStr("text/plain")}
+    for name in forged:  # check refuses them ...
+        with pytest.raises(ValidationError, match="is set by alertd"):
+            webhook(receiver.url(), secret=SECRET, headers={name: "x"})
+    # ... and a sender given them anyway (a model built without validation) still does not send them
+    config = webhook(receiver.url(), secret=SECRET).model_copy(update={"headers": forged})
     assert asyncio.run(attempt(config, seed_note())) is None
     seen = receiver.seen[0]
     assert seen.headers["content-type"] == "application/json"
