@@ -1,24 +1,30 @@
 # ruff: noqa: S608 - the only interpolated SQL text is the constant column list and "?" placeholders
 """The ledger: what alertd attempted, sent, failed, superseded or missed, in SQLite (WAL).
 
-One file, `ledger.sqlite3` in the state directory. Schema (version 1, `PRAGMA user_version`):
+One file, `ledger.sqlite3` in the state directory. Schema (version 2, `PRAGMA user_version`;
+sqlite_schema.py has the SQL and the migration from version 1):
 
-    deliveries      one row per delivery key (one alert to one channel), created when the alert's
-                    instant has passed and alertd decided what to do with it; never for future alerts.
+    deliveries      one row per delivery key (one alert or notice to one channel), created when the
+                    alert's instant has passed and alertd decided what to do with it; never for future alerts.
         key              TEXT PRIMARY KEY   the stable delivery key (webhook `alert_id`)
         deadline_id      TEXT               the deadline's id
-        lead             TEXT               canonical ISO 8601 lead (`P1D`, `PT0S`)
+        lead             TEXT               canonical ISO 8601 lead (`P1D`, `PT0S`, `-PT30M` after the due;
+                                            empty for a notice)
         due              TEXT               the due instant the key was built from
         channel          TEXT               the channel name
-        fire_at          TEXT               the instant the alert was planned for
+        fire_at          TEXT               the instant the alert was planned for (a notice: its action's)
         state            TEXT               pending | sending | sent | failed | superseded | missed
         reason           TEXT               a named reason for failed/superseded/missed (`permanent`, ...)
         attempts         INTEGER            delivery attempts started
         first_attempt_at, last_attempt_at, sent_at, next_retry_at   TEXT or NULL
         last_error       TEXT               the last delivery error, secrets redacted
         updated_at       TEXT               last change of the row
+        kind             TEXT               the webhook type (`deadline.overdue`, ...); NULL in version-1 rows
+        action_id        INTEGER            a notice's action (deadline_actions.id)
     deadlines_seen  when each (deadline_id, due) was first seen while its due was still ahead;
                     a deadline that passed before it was ever seen sends nothing.
+    deadline_actions, deadline_state   what people did (ack, snooze, done, reopen) and what is in
+                    force per (deadline_id, due): ledger_state.py.
 
 Instants are stored as fixed-width UTC text (`2021-05-20T21:00:00.000000Z`), so text order is time
 order and the file stays readable with the sqlite3 shell. `pending` rows wait for a delivery slot
@@ -32,77 +38,34 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from alertd.store.base import FINAL_STATES, Mark, NewRow, Row, StoreError
+from alertd.store.base import FINAL_STATES, Mark, NewRow, Row
+from alertd.store.ledger_state import LedgerError, StateTables, fmt, parse
+from alertd.store.sqlite_schema import SCHEMA_VERSION, upgrade
 
 __all__ = ["LEDGER_FILE", "SCHEMA_VERSION", "Ledger", "LedgerError", "fmt", "parse"]
 
 LEDGER_FILE = "ledger.sqlite3"  # in the state directory (`alertd run` writes it, `alertd status` reads it)
-SCHEMA_VERSION = 1
 _CHUNK = 500  # SQLite's default limit on bound parameters is 999 (older builds)
 
-_SCHEMA = """
-CREATE TABLE deliveries (
-    key TEXT PRIMARY KEY,
-    deadline_id TEXT NOT NULL,
-    lead TEXT NOT NULL,
-    due TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    fire_at TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending','sending','sent','failed','superseded','missed')),
-    reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_attempt_at TEXT,
-    last_attempt_at TEXT,
-    sent_at TEXT,
-    next_retry_at TEXT,
-    last_error TEXT,
-    updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX deliveries_by_deadline ON deliveries (deadline_id, due);
-CREATE INDEX deliveries_open ON deliveries (state) WHERE state IN ('pending', 'sending');
-CREATE INDEX deliveries_by_update ON deliveries (updated_at);
-CREATE TABLE deadlines_seen (
-    deadline_id TEXT NOT NULL,
-    due TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (deadline_id, due)
-) WITHOUT ROWID;
-"""
-
 _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
-            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at")
-
-
-class LedgerError(StoreError):
-    """The ledger cannot be opened or written: the message names the path and the cause."""
-
-
-def fmt(instant: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order (`2021-05-20T21:00:00.000000Z`)."""
-    if instant.tzinfo is not UTC:
-        instant = instant.astimezone(UTC)
-    return instant.isoformat(timespec="microseconds")[:26] + "Z"
-
-
-def parse(text: str | None) -> datetime | None:
-    """The instant `fmt` wrote (fromisoformat reads the Z form since Python 3.11; 10x strptime)."""
-    return None if text is None else datetime.fromisoformat(text)
+            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, kind, action_id")
 
 
 def _row(r: Sequence) -> Row:
     return Row(r[0], r[1], r[2], parse(r[3]), r[4], parse(r[5]), r[6], r[7], r[8], parse(r[9]),  # type: ignore[arg-type]
-               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]))  # type: ignore[arg-type]
+               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]), r[15], r[16])  # type: ignore[arg-type]
 
 
-class Ledger:
+class Ledger(StateTables):
     """The SQLite ledger, a `Store` (base.py). Every method is one short transaction; reads use indexes."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -123,17 +86,13 @@ class Ledger:
             if mode.lower() != "wal":
                 raise LedgerError(f"ledger {path}: cannot switch to WAL journal mode (got {mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
-            if version == 0:
-                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-                if tables:
-                    raise LedgerError(f"ledger {path} has tables but no alertd schema version: "
-                                      "not an alertd ledger; move it away")
-                # One transaction: a failure leaves no half-made schema behind.
-                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-            elif version > SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
                 raise LedgerError(f"ledger {path} has schema version {version}, newer than this alertd "
                                   f"understands ({SCHEMA_VERSION}); run a newer alertd")
-            # A later release migrates here: `if version == 1: ...; PRAGMA user_version = 2`.
+            try:
+                upgrade(conn, version)
+            except ValueError as exc:
+                raise LedgerError(f"ledger {path} {exc}") from None
             conn.execute("SELECT key FROM deliveries LIMIT 1").fetchall()
         except LedgerError:
             conn.close()
@@ -166,7 +125,8 @@ class Ledger:
             raise LedgerError(f"cannot read ledger {path}: {exc}") from None
         if version != SCHEMA_VERSION:
             conn.close()
-            raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}")
+            hint = ": start `alertd run` (or run `alertd ack`) once to upgrade it" if version < SCHEMA_VERSION else ""
+            raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}{hint}")
         return cls(conn, path)
 
     def close(self) -> None:
@@ -253,6 +213,26 @@ class Ledger:
         """How many rows are in each state."""
         return dict(self.conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
 
+    def unfinished_for(self, pairs: Iterable[tuple[str, datetime]]) -> list[Row]:
+        """Rows still pending or sending of those (deadline id, due) pairs (a partial index holds only those)."""
+        wanted = {(i, fmt(due)) for i, due in pairs}
+        ids = sorted({i for i, _ in wanted})
+        out = []
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            out += [_row(r) for r in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM deliveries WHERE deadline_id IN ({','.join('?' * len(chunk))}) "
+                "AND state IN ('pending', 'sending')", chunk) if (r[1], r[3]) in wanted]
+        return out
+
+    def received_after_due(self, deadline_id: str, due: datetime, *, before: datetime) -> list[str]:
+        """Channels sent (or being sent) a repeat or escalation for this due, planned at or before `before`."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT channel FROM deliveries WHERE deadline_id = ? AND due = ? "
+            "AND state IN ('sent', 'sending') AND kind IN ('deadline.overdue', 'deadline.escalation') "
+            "AND fire_at <= ? ORDER BY channel",
+            (deadline_id, fmt(due), fmt(before)))]
+
     def iter_all(self) -> Iterator[Row]:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries ORDER BY fire_at, key"):
             yield _row(r)
@@ -274,14 +254,14 @@ class Ledger:
         with self.conn:
             self.conn.execute("BEGIN")
             self.conn.executemany(
-                "INSERT INTO deliveries (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO deliveries (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at, "
+                "kind, action_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
                 "updated_at = excluded.updated_at, "
                 "next_retry_at = CASE WHEN excluded.state = 'pending' THEN deliveries.next_retry_at END "
                 "WHERE deliveries.state IN ('pending', 'sending')",
-                ((r.key, r.deadline_id, r.lead, fmt(r.due), r.channel, fmt(r.fire_at), r.state, r.reason, stamp)
-                 for r in rows))
+                ((r.key, r.deadline_id, r.lead, fmt(r.due), r.channel, fmt(r.fire_at), r.state, r.reason, stamp,
+                  r.kind, r.action_id) for r in rows))
 
     def mark_sending(self, key: str, *, now: datetime) -> None:
         """Recorded before the request leaves: a crash after this resends with the same key."""

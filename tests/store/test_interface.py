@@ -14,7 +14,8 @@ OPERATIONS = sorted(name for name, value in vars(Store).items() if callable(valu
 
 def test_the_interface_names_the_operations_the_daemon_uses() -> None:
     assert {"see", "first_seen", "record", "apply_marks", "mark_retry", "finish", "get", "rows", "unfinished",
-            "next", "recent", "failures", "counts", "close"} <= set(OPERATIONS)
+            "next", "recent", "failures", "counts", "close", "unfinished_for", "received_after_due", "act", "states",
+            "actions_after", "action", "changed"} <= set(OPERATIONS)
 
 
 @pytest.mark.parametrize("engine", [Ledger])
