@@ -26,7 +26,8 @@ from tests.delivery.channels.test_http_channels import SECRET, attempt, webhook
 from tests.peers import Receiver
 from tests.seed import seed_deadline
 
-D = replace(seed_deadline(), channels=("ops",), after=AfterDue(15 * 60, 86400, (Step(15 * 60, ("duty",)), Step(3600, ("boss",)))))
+D = replace(seed_deadline(), channels=("ops",),
+            after=AfterDue(15 * 60, 86400, (Step(15 * 60, ("duty",)), Step(3600, ("boss",)))))
 DUE = D.due
 
 
