@@ -1,4 +1,5 @@
-"""The command line: `alertd check | plan | run | test | ics | status`, one module per command.
+"""The command line: `alertd check | plan | run | test | ics | status | ack | snooze | done | reopen`,
+one module per command.
 
 Exit codes (alertd/exitcodes.py): 0 success; 1 the check or the action failed; 2 usage error;
 `run` exits 78 (EX_CONFIG) when the config is invalid at start.
@@ -18,6 +19,7 @@ from alertd.cli.check import cmd_check
 from alertd.cli.common import UsageError
 from alertd.cli.ics import cmd_ics
 from alertd.cli.plan import PLAN_DAYS, cmd_plan
+from alertd.core.state import Act
 from alertd.exitcodes import EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
@@ -54,12 +56,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
+    acts = {"ack": "acknowledged: no more repeats or escalation steps for the current due",
+            "snooze": "hold every alert of ID until then (the latest held one per channel goes then)",
+            "done": "dealt with: nothing more is sent for the current due",
+            "reopen": "undo ack, snooze and done for the current due"}
+    for name, text in acts.items():
+        p = with_config(sub.add_parser(name, help=text, description=text))
+        p.add_argument("deadline", metavar="ID")
+        if name == "snooze":
+            p.add_argument("duration", nargs="?", metavar="DURATION", help="how long: 30m, 2h, 1d, PT45M")
+            p.add_argument("--until", metavar="T", help="until this RFC 3339 instant (or date, 00:00 UTC)")
+        p.add_argument("--by", metavar="NAME", help="who (default: the invoking user)")
+        if name != "reopen":
+            p.add_argument("--note", metavar="TEXT", help="a short note shown with the notice")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command == "snooze" and args.duration is None and len(rest) == 1 and not rest[0].startswith("-"):
+        args.duration = rest[0]  # `snooze ID -c DIR 2h`: argparse gives out positionals before an option
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -92,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"--limit {args.limit} must be at least 1")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr)
+        if args.command in ("ack", "snooze", "done", "reopen"):
+            from alertd.cli.act import cmd_act, snooze_until  # noqa: PLC0415 - imports the ledger
+            until = snooze_until(args.duration, args.until, now=now) if args.command == "snooze" else None
+            return cmd_act(config_dir, settings, Act(args.command), args.deadline, by=args.by,
+                           note=getattr(args, "note", None), until=until, clock=lambda: datetime.now(UTC),
+                           out=sys.stdout, err=sys.stderr)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"alertd: error: {exc}", file=sys.stderr)

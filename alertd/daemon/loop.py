@@ -1,8 +1,10 @@
 """`alertd run`: startup → main loop → shutdown.
 
 Signal handlers only set flags and wake the loop; the loop reads the clock once per pass and
-hands `now` down. With `--watch`, the loop also polls the config files' metadata and, on a
-settled change, takes the same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
+hands `now` down. Each pass (at least every 250 ms) also asks the store whether `alertd ack`
+or another command wrote to it (follow.py), so such a change is applied within a tick. With
+`--watch`, the loop also polls the config files' metadata and, on a settled change, takes the
+same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
 for an invalid config or metrics address at start, 1 when the state directory or the ledger
 cannot be used.
 """
@@ -28,6 +30,7 @@ from alertd.core.display import rfc3339
 from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
+from alertd.daemon.follow import Follower
 from alertd.daemon.notify import Notifier
 from alertd.daemon.timetable import Timetable
 from alertd.daemon.watch import ConfigWatch
@@ -170,7 +173,8 @@ class Daemon:
         self.engine = Engine(self.config.deadlines, ledger=self.ledger, timetable=self.timetable,
                              dispatcher=self.dispatcher, window=self.settings.catchup, metrics=self.metrics)
         self.metrics.channels_known(list(self.config.channels))
-        self.engine.start(now)
+        self.follower = Follower(self.engine, window=self.settings.catchup)
+        self.follower.start(now, self.engine.start(now))
         self.metrics.config_loaded(ok=True, at=now, deadlines=len(self.engine.deadlines))
         # The config's deadlines live as long as the process: keep the cyclic collector from
         # rescanning 100,000s of them on every full collection (idle CPU, pauses at midnight).
@@ -204,6 +208,7 @@ class Daemon:
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
+        self.follower.poll(now)  # an ack, snooze, done or reopen from another process (one cheap probe)
         self.engine.run_due(now)
         self._arm()
         if self.engine.backlog:
