@@ -9,11 +9,12 @@ the nearest ids), an invalid config or a store that cannot be written (naming it
 bad argument (a snooze in the past, a bad duration).
 
 Run as root (`sudo alertd ack ...`) beside a daemon whose state directory belongs to its service
-user, the command writes as that user, so the daemon can still open every file of the ledger.
+user, the files it creates are handed to that user, so the daemon can still open every file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import getpass
 import os
@@ -104,9 +105,9 @@ def cmd_act(config_dir: Path, settings: Settings, act: Act, deadline_id: str, *,
               file=out)
         return EX_OK
     state_dir = resolve_state_dir(settings)
-    _write_as_state_owner(state_dir)
     try:
         with Ledger.open(state_dir / LEDGER_FILE) as ledger:
+            _hand_over(state_dir, ledger.path)
             action = Action(d.id, d.due, act, who, clock(), note=note, until=until)
             recorded, state = ledger.act(action)
     except LedgerError as exc:
@@ -139,17 +140,20 @@ def _said(d: Deadline, action: Action, state: DeadlineState, *, changed: bool) -
     return f"reopened {due} {by}: acknowledgement, snooze and done undone"
 
 
-def _write_as_state_owner(state_dir: Path) -> None:
-    """Run as root beside a daemon that runs as its own user (systemd's DynamicUser): become the
-    owner of the state directory, so that files this command creates (the ledger's -wal and -shm)
-    stay usable by the daemon."""
+def _hand_over(state_dir: Path, ledger: Path) -> None:
+    """Run as root beside a daemon that runs as its own user (systemd's DynamicUser): give the
+    ledger's files this command may have created (the file itself, its -wal and -shm) to the owner
+    of the state directory, so the daemon can still open them. Done right after opening, while
+    they are in use; the -wal and -shm go away when the last connection closes."""
     if os.geteuid() != 0:
         return
     try:
-        st = state_dir.stat()
+        owner = state_dir.stat()
     except OSError:
-        return  # nothing there yet: the ledger is created as it would be by a daemon run by root
-    if st.st_uid != 0:
-        os.setgroups([])
-        os.setgid(st.st_gid)
-        os.setuid(st.st_uid)
+        return
+    if owner.st_uid == 0:
+        return
+    for path in (ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_uid != owner.st_uid:
+                os.chown(path, owner.st_uid, owner.st_gid)

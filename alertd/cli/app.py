@@ -52,8 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_config(sub.add_parser("test", help="send a test notification to CHANNEL now"))
     p.add_argument("channel", metavar="CHANNEL")
     with_config(sub.add_parser("ics", help="print an iCalendar feed of all deadlines, with their alerts as alarms"))
-    p = with_config(sub.add_parser("status", help="the next alerts, recent deliveries and failures, from the ledger"))
-    p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
+    p = with_config(sub.add_parser("status", help="each deadline's state, the next alerts, recent deliveries and "
+                                                  "failures, from the ledger"))
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these deadlines")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object {"deadlines", "next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
     acts = {"ack": "acknowledged: no more repeats or escalation steps for the current due",
@@ -75,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command == "snooze" and args.duration is None and len(rest) == 1 and not rest[0].startswith("-"):
-        args.duration = rest[0]  # `snooze ID -c DIR 2h`: argparse gives out positionals before an option
+    if (rest and args.command == "snooze" and args.duration is None and len(rest) == 1
+            and (not rest[0].startswith("-") or rest[0][1:2].isdigit())):
+        args.duration = rest[0]  # `snooze ID -c DIR 2h` (argparse hands out positionals before an option), `-5m`
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
@@ -103,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_test(config_dir, args.channel, settings, now=now, out=sys.stdout, err=sys.stderr)
         if args.command == "ics":
-            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr)
+            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr, settings=settings)
         if args.command == "status":
             from alertd.cli.status import cmd_status  # noqa: PLC0415 - imports the ledger
 
             if args.limit < 1:
                 raise UsageError(f"--limit {args.limit} must be at least 1")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
-                              out=sys.stdout, err=sys.stderr)
+                              out=sys.stdout, err=sys.stderr, ids=args.ids)
         if args.command in ("ack", "snooze", "done", "reopen"):
             from alertd.cli.act import cmd_act, snooze_until  # noqa: PLC0415 - imports the ledger
             until = snooze_until(args.duration, args.until, now=now) if args.command == "snooze" else None
