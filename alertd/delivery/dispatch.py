@@ -97,8 +97,8 @@ class Dispatcher:
         now = self.clock()
         late = max(int((now - note.scheduled_for).total_seconds()), 0)
         note = replace(note, late_by_seconds=late)
-        fields = {"alert_id": note.key, "deadline": note.deadline.id, "lead": note.lead.iso, "channel": note.channel,
-                  "attempt": attempt, "kind": note.kind}
+        fields = {"alert_id": note.key, "deadline": note.deadline.id, "channel": note.channel, "attempt": attempt,
+                  "kind": note.kind, "lead": None if note.is_notice else note.lead.iso}
         await self.marks.sending(note.key, now=now)
         sender = self.senders.get(note.channel)
         try:
