@@ -3,9 +3,11 @@
 Usage: python bench/state_probe.py [--deadlines 100000] [--seconds 20] [--runs 2] [--acks 10]
 
 1. The probe alone: `Ledger.changed()` (PRAGMA data_version) timed over 100,000 calls.
-2. Idle CPU of `alertd run` with N deadlines a month ahead (nothing fires), user+system CPU from
-   /proc over `--seconds` after `daemon.ready` (+1 s), for alertd before this feature (git archive of
-   BASE_REV, same venv) and this tree, alternated `--runs` times each.
+2. Idle CPU of `alertd run` with N deadlines a month ahead (nothing fires) over `--seconds` after
+   `daemon.ready` (+1 s), for alertd before this feature (git archive of BASE_REV, same venv) and
+   this tree, alternated `--runs` times each: user+system CPU from /proc/PID/stat as bench/run.py
+   reads it (10 ms ticks), and the run time of all its threads from /proc/PID/task/*/schedstat
+   (nanoseconds: the ticks are too coarse for a difference of milliseconds).
 3. Apply latency: this tree's daemon with the same N deadlines plus one overdue deadline repeating
    every 2 s; `alertd ack` and `alertd reopen` run as real commands `--acks` times; each `state.applied`
    event's `lag_ms` is the daemon's clock when it applied the action minus the action's recorded time
@@ -56,13 +58,19 @@ def start(config: Path, state: Path, pythonpath: Path, log: Path) -> subprocess.
     return proc
 
 
-def idle(config: Path, state: Path, pythonpath: Path, seconds: float) -> float:
+def run_ns(pid: int) -> int:
+    """Nanoseconds on a CPU, all threads of `pid` together (the scheduler's own account)."""
+    return sum(int((task / "schedstat").read_text().split()[0]) for task in Path(f"/proc/{pid}/task").iterdir())
+
+
+def idle(config: Path, state: Path, pythonpath: Path, seconds: float) -> tuple[float, float]:
+    """(CPU seconds from /proc/PID/stat, CPU seconds from schedstat) over the idle window."""
     proc = start(config, state, pythonpath, state.parent / f"{state.name}.log")
     try:
         time.sleep(1)  # let start-up's tail (gc, first ticks) pass
-        before = cpu_seconds(proc.pid)
+        ticks, ns = cpu_seconds(proc.pid), run_ns(proc.pid)
         time.sleep(seconds)
-        return cpu_seconds(proc.pid) - before
+        return cpu_seconds(proc.pid) - ticks, (run_ns(proc.pid) - ns) / 1e9
     finally:
         proc.terminate()
         proc.wait(30)
@@ -118,11 +126,17 @@ def main() -> None:
         config.mkdir()
         write_config(config, args.deadlines, args.files)
         base = base_tree(tmp)
+        got: dict[str, list[float]] = {}
         for run in range(args.runs):
-            for label, tree in ((f"before ({BASE_REV})", base), ("this tree", REPO)):
-                used = idle(config, tmp / f"state-{run}-{tree.name}", tree, args.seconds)
-                print(f"idle CPU, {args.deadlines} deadlines, {label:>16}: {used:.3f} s per {args.seconds:g} s",
-                      flush=True)
+            trees = ((f"before ({BASE_REV})", base), ("this tree", REPO))
+            for label, tree in trees if run % 2 == 0 else trees[::-1]:  # alternate who goes first
+                ticks, exact = idle(config, tmp / f"state-{run}-{tree.name}", tree, args.seconds)
+                got.setdefault(label, []).append(exact)
+                print(f"idle CPU, {args.deadlines} deadlines, {label:>16}: {ticks:.3f} s (/proc ticks), "
+                      f"{exact:.4f} s (schedstat) per {args.seconds:g} s", flush=True)
+        for label, values in got.items():
+            print(f"  {label:>16}: median {statistics.median(values):.4f} s, "
+                  f"min {min(values):.4f}, max {max(values):.4f} (schedstat)", flush=True)
         lags = latency(config, tmp, args.acks)
         print(f"apply latency over {len(lags)} acks/reopens (ms): min {min(lags):.0f}, median "
               f"{statistics.median(lags):.0f}, max {max(lags):.0f}; all: {', '.join(f'{x:.0f}' for x in lags)}",

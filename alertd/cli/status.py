@@ -112,7 +112,8 @@ def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, 
     ("planned"), `attempts` (0), `next_retry_at` and `last_error` (null)."""
     states = states or {}
     timed = [(r.next_retry_at or r.fire_at, _open_item(r)) for r in ledger.next(limit)]
-    alerts = [a for a in plan(deadlines, start=now)
+    # The next `limit` alerts hold at most `limit` repeats of one deadline (plus what holds and the ledger drop).
+    alerts = [a for a in plan(deadlines, start=now, repeats=2 * limit)
               if a.deadline.id not in states or held_by(a.deadline, states[a.deadline.id], a, a.fire_at) is None]
     timed += islice(_planned(alerts, ledger), limit)
     timed.sort(key=lambda t: (t[0], t[1]["deadline"]))  # stable: plan's longer-lead-first order stays

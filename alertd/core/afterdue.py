@@ -48,8 +48,10 @@ def _count(d: Deadline) -> int:
     return after.repeat_for // after.repeat
 
 
-def after_due_alerts(d: Deadline, *, start: datetime | None = None, end: datetime | None = None) -> list[PlannedAlert]:
-    """Repeats and steps of `d` firing in [start, end) (None: unbounded), in time order."""
+def after_due_alerts(d: Deadline, *, start: datetime | None = None, end: datetime | None = None,
+                     limit: int | None = None) -> list[PlannedAlert]:
+    """Repeats and steps of `d` firing in [start, end) (None: unbounded), in time order; with
+    `limit`, at most that many repeats (the first ones)."""
     if d.after is None:
         return []
     out = [a for a in _steps(d) if (start is None or a.fire_at >= start) and (end is None or a.fire_at < end)]
@@ -58,6 +60,8 @@ def after_due_alerts(d: Deadline, *, start: datetime | None = None, end: datetim
         every = timedelta(seconds=d.after.repeat)  # type: ignore[arg-type]
         first = 1 if start is None else max(1, -((d.due - start) // every))  # ceil((start - due) / every)
         last = n if end is None else min(n, -((d.due - end) // every) - 1)  # the last k with due + k*every < end
+        if limit is not None:
+            last = min(last, first + limit - 1)
         for k in range(first, last + 1):
             a = _repeat(d, k)
             if a is not None:

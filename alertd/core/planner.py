@@ -25,13 +25,15 @@ def alerts_for(deadline: Deadline) -> list[PlannedAlert]:
 
 
 def plan(
-    deadlines: Iterable[Deadline], *, start: datetime, end: datetime | None = None
+    deadlines: Iterable[Deadline], *, start: datetime, end: datetime | None = None, repeats: int | None = None
 ) -> list[PlannedAlert]:
     """The alerts whose fire instant is in [start, end), sorted by instant, deadline, lead.
 
     `end=None` means no upper bound (repeats and escalation steps are bounded by `repeat_for`).
     Within one instant and deadline, longer leads come first; repeats and steps (negative
-    leads) are included. Deadlines whose config status is done or cancelled send nothing.
+    leads) are included, at most `repeats` repeats of each deadline when given (a repeat every
+    minute for 30 days is 43,200 alerts). Deadlines whose config status is done or cancelled
+    send nothing.
     """
     deadlines = deadlines if isinstance(deadlines, list | tuple) else list(deadlines)
     out = [
@@ -42,7 +44,7 @@ def plan(
         if alert.fire_at >= start and (end is None or alert.fire_at < end)
     ]
     out += [alert for deadline in deadlines if deadline.after is not None and deadline.status == "open"
-            for alert in after_due_alerts(deadline, start=start, end=end)]
+            for alert in after_due_alerts(deadline, start=start, end=end, limit=repeats)]
     out.sort(key=lambda a: a.sort_key)
     return out
 

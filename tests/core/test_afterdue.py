@@ -147,3 +147,11 @@ def test_the_next_alert_and_wake_up_follow_the_state() -> None:
     done = DeadlineState(done=_act(Act.DONE, before))
     assert next_wake(d, now=before, state=done) is None
     assert next_alert(d, now=before, state=done) is None
+
+
+def test_a_window_can_take_only_the_first_repeats() -> None:
+    """A repeat every 2 s for 30 days is 1,296,000 alerts: status asks for the first few only."""
+    d = make(repeat=2, repeat_for=30 * 86400)
+    got = after_due_alerts(d, start=d.due + timedelta(hours=1), limit=3)
+    assert [a.lead.iso for a in got] == ["-PT1H", "-PT1H2S", "-PT1H4S"]
+    assert [a.lead.iso for a in plan([d], start=d.due, repeats=2)] == ["PT0S", "-PT2S", "-PT4S"]
