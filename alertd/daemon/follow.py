@@ -1,11 +1,14 @@
 """Following what people do about deadlines (ack, snooze, done, reopen) from a running daemon.
 
 `alertd ack ID` and the other commands write to the store from their own process. The daemon's
-loop already wakes every 250 ms for its clock watch; on each wake `poll` asks the store whether
-another writer committed (`Store.changed`: SQLite's `PRAGMA data_version`, which reads no table)
-and only then reads the new actions by id. Each action about a deadline's current due updates
-the engine's state for it and re-plans it at once: an ack stops the repeats, a snooze holds
-everything, done stops everything, a reopen lets what is held go.
+loop waits on the store's change descriptor (`Store.change_fd`: an inotify watch on SQLite's WAL)
+with everything else, asks the store whether another writer committed (`Store.changed`: SQLite's
+`PRAGMA data_version`, which reads no table) when it fires, and only then `apply`s the new
+actions by id. Without a descriptor, `poll` asks on every 250 ms tick of the clock watch.
+
+Each action about a deadline's current due updates the engine's state for it and re-plans it at
+once: an ack stops the repeats, a snooze holds everything, done stops everything, a reopen lets
+what is held go.
 
 An ack, snooze or done that is still in force sends its notice (`deadline.acknowledged`, ...)
 to the channels that got a repeat or escalation step for that due, and only those; a notice is

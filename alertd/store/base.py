@@ -144,7 +144,13 @@ class Store(Protocol):
 
     def changed(self) -> bool:
         """Cheap: whether another writer may have changed the store since the last call (then read
-        `actions_after`). Reads no table: a running daemon asks four times a second. Changes made
-        through this same object are not reported; its caller knows them."""
+        `actions_after`). Reads no table. Changes made through this same object are not reported;
+        its caller knows them."""
+
+    def change_fd(self) -> int | None:
+        """A file descriptor that becomes readable when the store may have changed (then call
+        `changed()`, which reads what made it readable), for the daemon's event loop to wait on;
+        None when there is none and the caller must ask `changed()` on its own (every tick).
+        SQLite: an inotify watch on the WAL file; PostgreSQL: the LISTEN connection's socket."""
 
     def close(self) -> None: ...

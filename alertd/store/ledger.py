@@ -130,6 +130,7 @@ class Ledger(StateTables):
         return cls(conn, path)
 
     def close(self) -> None:
+        self._close_watch()
         self.conn.close()
 
     def __enter__(self) -> Ledger:

@@ -4,8 +4,10 @@
 `deadline_actions` keeps every ack, snooze, done and reopen that changed something, `deadline_state`
 the ack, snooze and done in force per (deadline id, due) as action ids (sqlite_schema.py). An
 `alertd ack` beside a running daemon writes both in one `BEGIN IMMEDIATE` transaction; the daemon
-notices through `PRAGMA data_version`, which changes when ANOTHER connection committed (one call,
-no table read: the daemon asks on its 250 ms tick), then reads the new actions by id.
+notices through `PRAGMA data_version`, which changes when ANOTHER connection committed (no table
+read), then reads the new actions by id. It asks when `change_fd()` (an inotify watch on the WAL
+file, which every commit writes) becomes readable, so an idle daemon asks nothing; where there is
+no inotify it asks on every 250 ms tick.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from alertd.core.state import Act, Action, DeadlineState
 from alertd.store.base import Pair, StoreError
+from alertd.store.inotify import FileWatch
 
 __all__ = ["LedgerError", "StateTables", "fmt", "parse"]
 
@@ -54,6 +57,8 @@ class StateTables:
     conn: sqlite3.Connection
     path: Path
     _data_version: int
+    _watch: FileWatch | None = None
+    _watch_tried = False
 
     def act(self, action: Action) -> tuple[Action | None, DeadlineState]:
         """Record `action` if it changes its (deadline, due)'s state; BEGIN IMMEDIATE takes the write
@@ -111,6 +116,11 @@ class StateTables:
         return {(r[0], parse(r[1])): DeadlineState(_action(r[2:10]), _action(r[10:18]), _action(r[18:26]))  # type: ignore[misc]
                 for r in found}
 
+    def _close_watch(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+
     def actions_after(self, after: int, limit: int = 1000) -> list[Action]:
         return [_action(r) for r in self.conn.execute(  # type: ignore[misc]
             f"SELECT {_ACTION} FROM deadline_actions WHERE id > ? ORDER BY id LIMIT ?", (after, limit))]
@@ -119,9 +129,20 @@ class StateTables:
         r = self.conn.execute(f"SELECT {_ACTION} FROM deadline_actions WHERE id = ?", (action_id,)).fetchone()
         return _action(r) if r else None
 
+    def change_fd(self) -> int | None:
+        """A descriptor readable after any commit to the ledger (an inotify watch on its WAL file:
+        the daemon's own commits too, which `changed()` then tells apart), or None: poll `changed()`."""
+        if not self._watch_tried:
+            self._watch_tried = True
+            self._watch = FileWatch.open(self.path.with_name(self.path.name + "-wal"))
+        return self._watch.fd if self._watch is not None else None
+
     def changed(self) -> bool:
         """Whether another connection committed since the last call: `PRAGMA data_version`, which
-        reads the WAL index in shared memory and no table (about 2 µs)."""
+        reads the WAL index in shared memory and no table (~10 µs warm, ~0.1 ms after a sleep).
+        Also reads the pending events of `change_fd()`."""
+        if self._watch is not None:
+            self._watch.drain()
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
         if version == self._data_version:
             return False

@@ -185,3 +185,21 @@ def test_processes_opening_an_old_ledger_at_once_upgrade_it_once(tmp_path: Path)
     assert [out.strip() for out, _ in results] == ["2", "2", "2"], results
     with Ledger.open(path) as ledger:
         assert len(ledger.unfinished()) == 1
+
+
+def test_the_change_descriptor_wakes_for_another_writer_and_changed_tells_which(ledger: Ledger, path: Path) -> None:
+    """An idle daemon waits on this descriptor instead of asking four times a second."""
+    import select  # noqa: PLC0415
+
+    fd = ledger.change_fd()
+    assert fd is not None, "inotify is there on Linux"
+    assert select.select([fd], [], [], 0)[0] == []
+    ledger.act(action())  # its own commit: the descriptor fires, but nothing changed for it
+    assert select.select([fd], [], [], 5)[0] == [fd]
+    assert ledger.changed() is False
+    assert select.select([fd], [], [], 0)[0] == [], "changed() read the pending events"
+    with Ledger.open(path) as other:
+        other.act(action(Act.DONE))
+    assert select.select([fd], [], [], 5)[0] == [fd]
+    assert ledger.changed() is True
+    assert [a.act for a in ledger.actions_after(1)] == [Act.DONE]
