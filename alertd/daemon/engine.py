@@ -113,7 +113,7 @@ class Engine:
         notices = []
         for row in self.ledger.unfinished():
             d = self.deadlines.get(row.deadline_id)
-            if d is not None and d.due == row.due and row.action_id is not None:
+            if d is not None and d.due == row.due and row.action_id is not None and row.channel in d.all_channels:
                 notices.append(row)
             elif d is None or d.due != row.due or row.channel not in d.all_channels:
                 reason = "deadline_removed" if d is None else "deadline_changed"

@@ -73,9 +73,22 @@ def of(r: Receiver, kind: str) -> list[dict[str, Any]]:
     return [p for p in r.posts if p["json"]["type"] == kind]
 
 
-@pytest.mark.parametrize(("act", "notice"), [("ack", "deadline.acknowledged"), ("done", "deadline.done")])
+@pytest.fixture
+def without_inotify(tmp_path: Path) -> dict[str, str]:
+    """The daemon's environment on a system without inotify: the loop must ask the store every tick."""
+    site = tmp_path / "no-inotify"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import alertd.store.inotify as m\n"
+                                           "m.FileWatch.open = classmethod(lambda cls, path: None)\n")
+    return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
+
+
+@pytest.mark.parametrize("case", [("ack", "deadline.acknowledged", True), ("done", "deadline.done", True),
+                                  ("ack", "deadline.acknowledged", False)], ids=["ack", "done", "ack-polling"])
 def test_repeats_and_a_step_arrive_and_a_command_beside_the_daemon_stops_them_within_a_second(
-        tmp_path, receivers, daemon_factory, act, notice):
+        tmp_path, receivers, daemon_factory, case, without_inotify):
+    """(command, its notice, whether the daemon can wait on inotify or must ask the store every tick)"""
+    act, notice, watch = case
     due = datetime.now(UTC) + timedelta(seconds=1)
     write_config(tmp_path, receivers, [{
         "id": "late-report", "title": "Late report", "due": iso(due), "remind": ["0"], "repeat": "2s",
@@ -83,7 +96,7 @@ def test_repeats_and_a_step_arrive_and_a_command_beside_the_daemon_stops_them_wi
     }], ("ops", "duty", "boss"))
     seen(tmp_path, ("late-report", due))
     ops, duty, boss = receivers("ops"), receivers("duty"), receivers("boss")
-    d = daemon_factory()
+    d = daemon_factory(env=None if watch else without_inotify)
     wait_until(lambda: len(of(ops, "deadline.overdue")) >= 2 and of(duty, "deadline.escalation"), 20,
                "two repeats and the escalation step")
     ready = parse_instant(d.wait_event("daemon.ready")[0]["timestamp"])
@@ -117,6 +130,26 @@ def test_repeats_and_a_step_arrive_and_a_command_beside_the_daemon_stops_them_wi
     assert kinds(boss) == [], "the step to boss never came, so neither does the notice"
     assert len(of(ops, notice)) == 1 and len(of(duty, notice)) == 1
     assert d.stop() == 0
+
+
+def test_an_ack_while_the_daemon_is_down_stops_the_repeats_and_notifies_when_it_is_back(
+        tmp_path, receivers, daemon_factory):
+    due = datetime.now(UTC) + timedelta(seconds=1)
+    write_config(tmp_path, receivers, [{"id": "late-report", "title": "Late report", "due": iso(due),
+                                        "remind": ["0"], "repeat": "2s"}], ("ops",))
+    seen(tmp_path, ("late-report", due))
+    ops = receivers("ops")
+    d = daemon_factory()
+    wait_until(lambda: of(ops, "deadline.overdue"), 20, "a repeat")
+    assert d.stop() == 0
+    result = command(tmp_path, "ack", "late-report", "--by", "alice")
+    assert result.returncode == 0, result.stderr
+    repeats = len(of(ops, "deadline.overdue"))
+    again = daemon_factory()
+    wait_until(lambda: of(ops, "deadline.acknowledged"), 20, "the notice after the restart")
+    again.wait_event("daemon.ready")
+    assert len(of(ops, "deadline.overdue")) == repeats, "the ack was in force from the start"
+    assert again.stop() == 0
 
 
 def test_done_before_the_due_and_status_done_in_the_config_send_nothing(tmp_path, receivers, daemon_factory):
