@@ -106,6 +106,13 @@ class Engine:
         self.replan([*added, *changed], now)
         return len(added), len(changed), len(removed)
 
+    def restate(self, deadlines: Iterable[Deadline], now: datetime) -> None:
+        """Someone acted on these deadlines: read their states and decide and plan them again."""
+        deadlines = list(deadlines)
+        self.load_states(deadlines)
+        self._replanned.update(d.id for d in deadlines)  # their own entries now, not the far list's
+        self.replan(deadlines, now)
+
     def drop_orphans(self, now: datetime) -> list:
         """Unfinished rows of deadlines removed or re-dated while alertd was down are superseded;
         returns the open notice rows that stay (follow.py resumes them)."""

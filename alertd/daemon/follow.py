@@ -75,9 +75,7 @@ class Follower:
             touched[d.id] = d
             log.info("state.applied", **fields)
         if touched:
-            self.engine.load_states(touched.values())
-            self.engine._replanned.update(touched)  # their own entries now, not the far list's
-            self.engine.replan(touched.values(), now)
+            self.engine.restate(touched.values(), now)
             self._notices(actions, now)
         return len(actions)
 
