@@ -1,4 +1,5 @@
-"""The command line: `alertd check | plan | run | test | ics | status | demo`, one module per command.
+"""The command line: `alertd check | plan | run | test | ics | status | demo | ack | snooze | done | reopen`,
+one module per command.
 
 Exit codes (alertd/exitcodes.py): 0 success; 1 the check or the action failed; 2 usage error;
 `run` exits 78 (EX_CONFIG) when the config is invalid at start.
@@ -18,6 +19,7 @@ from alertd.cli.check import cmd_check
 from alertd.cli.common import UsageError
 from alertd.cli.ics import cmd_ics
 from alertd.cli.plan import PLAN_DAYS, cmd_plan
+from alertd.core.state import Act
 from alertd.exitcodes import EX_CONFIG, EX_INTERRUPTED, EX_USAGE
 from alertd.settings import Settings, resolve_config_dir
 
@@ -61,14 +63,30 @@ def build_parser() -> Parser:
     p = with_config(sub.add_parser("test", help="send a test notification to CHANNEL now"))
     p.add_argument("channel", metavar="CHANNEL")
     with_config(sub.add_parser("ics", help="print an iCalendar feed of all deadlines, with their alerts as alarms"))
-    p = with_config(sub.add_parser("status", help="the next alerts, recent deliveries and failures, from the ledger"))
-    p.add_argument("--json", action="store_true", help='print one JSON object {"next", "recent", "failures"}')
+    p = with_config(sub.add_parser("status", help="each deadline's state, the next alerts, recent deliveries and "
+                                                  "failures, from the ledger"))
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these deadlines")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object {"deadlines", "next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
     p = sub.add_parser("demo", help="watch a reminder and a deadline alert arrive: the daemon on a temporary config")
     p.add_argument("--in", dest="within", metavar="DURATION", default=DEMO_IN,
                    help=f"when the demo deadline is due (default {DEMO_IN}; from 2s to 1h); a reminder comes at "
                         "half of it")
+    acts = {"ack": "acknowledged: no more repeats or escalation steps for the current due",
+            "snooze": "hold every alert of ID until then (the latest held one per channel goes then)",
+            "done": "dealt with: nothing more is sent for the current due",
+            "reopen": "undo ack, snooze and done for the current due"}
+    for name, text in acts.items():
+        p = with_config(sub.add_parser(name, help=text, description=text))
+        p.add_argument("deadline", metavar="ID")
+        if name == "snooze":
+            p.add_argument("duration", nargs="?", metavar="DURATION", help="how long: 30m, 2h, 1d, PT45M")
+            p.add_argument("--until", metavar="T", help="until this RFC 3339 instant (or date, 00:00 UTC)")
+        p.add_argument("--by", metavar="NAME", help="who (default: the invoking user)")
+        if name != "reopen":
+            p.add_argument("--note", metavar="TEXT", help="a short note shown with the notice")
     return parser
 
 
@@ -78,6 +96,10 @@ def parse_command(parser: Parser, argv: list[str] | None) -> argparse.Namespace:
     which would show its own usage: they are reported here, by the command's parser."""
     args, unknown = parser.parse_known_args(argv)
     command = parser.commands.get(args.command) if args.command else None
+    if (unknown and args.command == "snooze" and args.duration is None and len(unknown) == 1
+            and (not unknown[0].startswith("-") or unknown[0][1:2].isdigit())):
+        # `snooze ID -c DIR 2h`: argparse hands out positionals before an option; `-5m` too
+        args.duration, unknown = unknown[0], []
     if unknown:
         (command or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if command is None:
@@ -114,18 +136,25 @@ def main(argv: list[str] | None = None) -> int:
 
             return cmd_test(config_dir, args.channel, settings, now=now, out=sys.stdout, err=sys.stderr)
         if args.command == "ics":
-            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr)
+            return cmd_ics(config_dir, now=now, out=sys.stdout, err=sys.stderr, settings=settings)
         if args.command == "status":
             from alertd.cli.status import cmd_status  # noqa: PLC0415 - imports the ledger
 
             if not 1 <= args.limit <= STATUS_LIMIT_MAX:
                 raise UsageError(f"--limit {args.limit} must be from 1 to {STATUS_LIMIT_MAX:,}")
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
-                              out=sys.stdout, err=sys.stderr)
+                              out=sys.stdout, err=sys.stderr, ids=args.ids)
         if args.command == "demo":
             from alertd.cli.demo import cmd_demo  # noqa: PLC0415 - imports the ledger
 
             return cmd_demo(args.within, out=sys.stdout)
+        if args.command in ("ack", "snooze", "done", "reopen"):
+            from alertd.cli.act import cmd_act, snooze_until  # noqa: PLC0415 - imports the ledger
+
+            until = snooze_until(args.duration, args.until, now=now) if args.command == "snooze" else None
+            return cmd_act(config_dir, settings, Act(args.command), args.deadline, by=args.by,
+                           note=getattr(args, "note", None), until=until, clock=lambda: datetime.now(UTC),
+                           out=sys.stdout, err=sys.stderr)
     except UsageError as exc:
         command = parser.commands[args.command]
         command.print_usage(sys.stderr)

@@ -1,4 +1,5 @@
-"""`alertd status`: what comes next, what was delivered lately, and what failed and why.
+"""`alertd status [ID...]`: each deadline's state, what comes next, what was delivered lately,
+and what failed and why.
 
 Read beside a running daemon: the ledger is opened read-only (WAL lets it read while the
 daemon writes), and the config is read to plan what comes next. The next alerts are the
@@ -7,8 +8,12 @@ from the config whose delivery the ledger does not hold yet. Exit 1 with one cle
 there is no ledger to read; exit 1 too when the config is invalid (the ledger's parts are
 still shown, the next alerts are not).
 
-`--json` prints one object `{"next": [...], "recent": [...], "failures": [...]}`; instants are
-RFC 3339 UTC with `Z` and leads canonical ISO 8601 durations, as in `alertd plan --json`.
+The deadlines part shows each deadline's state (open, acknowledged, snoozed, done, cancelled,
+overdue) with who, when and until, and its next alert; those that need someone come first.
+With IDs, only those deadlines (and their deliveries).
+
+`--json` prints one object `{"deadlines": [...], "next": [...], "recent": [...], "failures": [...]}`;
+instants are RFC 3339 UTC with `Z` and leads canonical ISO 8601 durations, as in `alertd plan --json`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -27,7 +32,9 @@ from alertd.config.secretrefs import environ
 from alertd.core.display import printable, rfc3339
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import delivery_key
+from alertd.core.overview import deadline_items
 from alertd.core.planner import plan
+from alertd.core.state import DeadlineState, held_by
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
@@ -40,7 +47,7 @@ _BATCH = 200  # planned alerts looked up in the ledger per query
 
 
 def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: bool, limit: int,
-               out: TextIO, err: TextIO) -> int:
+               out: TextIO, err: TextIO, ids: list[str] | None = None) -> int:
     state_dir = resolve_state_dir(settings)
     if not state_dir.is_dir():
         print(f"alertd: no state directory at {printable(str(state_dir))}: has `alertd run` started with it? "
@@ -53,7 +60,7 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
         return EX_FAIL
     try:
         with ledger:
-            return _status(config_dir, ledger, now=now, as_json=as_json, limit=limit, out=out, err=err)
+            return _status(config_dir, ledger, now=now, as_json=as_json, limit=limit, out=out, err=err, ids=ids)
     except (LedgerError, sqlite3.Error) as exc:  # a row it cannot read, an I/O error: one line
         text = str(exc) if isinstance(exc, LedgerError) else f"cannot read ledger {ledger.path}: {exc}"
         print(f"alertd: {printable(text)}", file=err)
@@ -61,7 +68,7 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
 
 
 def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, limit: int, out: TextIO,
-            err: TextIO) -> int:
+            err: TextIO, ids: list[str] | None) -> int:
     try:
         config = load_config(config_dir, env=environ())
     except ConfigError as exc:
@@ -72,15 +79,29 @@ def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, l
     else:
         redact = Redactor(config.secrets)
         deadlines = list(config.deadlines)
-    upcoming = next_items(deadlines, ledger, now=now, limit=limit) if deadlines is not None else None
-    recent = [delivery_item(r) for r in ledger.recent(limit)]
-    failures = [delivery_item(r) for r in ledger.failures(limit)]
+        if ids:
+            unknown = sorted(set(ids) - {d.id for d in deadlines})
+            if unknown:
+                print(redact(f"alertd: error: no deadline {', '.join(map(repr, unknown))} in {config_dir}"),
+                      file=err)
+                return EX_FAIL
+            deadlines = [d for d in deadlines if d.id in ids]
+    upcoming = states = None
+    if deadlines is not None:
+        found = {i: st for (i, _), st in ledger.states((d.id, d.due) for d in deadlines).items()}
+        upcoming = next_items(deadlines, ledger, now=now, limit=limit, states=found)
+        states = deadline_items(deadlines, found, now=now, limit=limit)
+    wanted = set(ids or ())
+    recent = [delivery_item(r) for r in ledger.recent(limit if not wanted else limit * 50)
+              if not wanted or r.deadline_id in wanted][:limit]
+    failures = [delivery_item(r) for r in ledger.failures(limit if not wanted else limit * 50)
+                if not wanted or r.deadline_id in wanted][:limit]
     counts = ledger.counts()
     if as_json:
-        print(redact(json.dumps({"next": upcoming, "recent": recent, "failures": failures}, ensure_ascii=False)),
-              file=out)
+        print(redact(json.dumps({"deadlines": states, "next": upcoming, "recent": recent, "failures": failures},
+                                ensure_ascii=False)), file=out)
     else:
-        print(redact(render(upcoming, recent, failures, counts, ledger=ledger.path)), file=out)
+        print(redact(render(upcoming, recent, failures, counts, ledger=ledger.path, deadlines=states)), file=out)
     return EX_OK if deadlines is not None else EX_FAIL
 
 
@@ -90,17 +111,23 @@ def delivery_item(row: Row) -> dict[str, Any]:
         "alert_id": row.key, "deadline": row.deadline_id, "lead": row.lead, "channel": row.channel,
         "fire_at": rfc3339(row.fire_at), "due": rfc3339(row.due), "state": row.state, "reason": row.reason,
         "attempts": row.attempts, "sent_at": _instant(row.sent_at), "next_retry_at": _instant(row.next_retry_at),
-        "updated_at": rfc3339(row.updated_at), "last_error": row.last_error,
+        "updated_at": rfc3339(row.updated_at), "last_error": row.last_error, "kind": row.kind,
     }
 
 
-def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, limit: int,
+               states: Mapping[str, DeadlineState] | None = None) -> list[dict[str, Any]]:
     """The next `limit` alerts, soonest first: open deliveries from the ledger (`pending` waits
     for `next_retry_at`, `sending` is in flight) and planned alerts at or after `now` minus the
-    channels the ledger already holds. Planned items have the `plan --json` keys plus `state`
+    channels the ledger already holds and the alerts what people did holds (done, acknowledged,
+    snoozed: `states` by deadline id). Planned items have the `plan --json` keys plus `state`
     ("planned"), `attempts` (0), `next_retry_at` and `last_error` (null)."""
+    states = states or {}
     timed = [(r.next_retry_at or r.fire_at, _open_item(r)) for r in ledger.next(limit)]
-    timed += islice(_planned(plan(deadlines, start=now), ledger), limit)
+    # The next `limit` alerts hold at most `limit` repeats of one deadline (plus what holds and the ledger drop).
+    alerts = [a for a in plan(deadlines, start=now, repeats=2 * limit)
+              if a.deadline.id not in states or held_by(a.deadline, states[a.deadline.id], a, a.fire_at) is None]
+    timed += islice(_planned(alerts, ledger), limit)
     timed.sort(key=lambda t: (t[0], t[1]["deadline"]))  # stable: plan's longer-lead-first order stays
     return [item for _, item in timed[:limit]]
 
@@ -108,8 +135,7 @@ def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, 
 def _planned(alerts: list[PlannedAlert], ledger: Ledger) -> Iterator[tuple[datetime, dict[str, Any]]]:
     for start in range(0, len(alerts), _BATCH):
         batch = alerts[start:start + _BATCH]
-        keys = [{ch: delivery_key(a.deadline.id, a.lead, a.deadline.due, ch) for ch in a.deadline.channels}
-                for a in batch]
+        keys = [{ch: delivery_key(a.deadline.id, a.lead, a.deadline.due, ch) for ch in a.targets} for a in batch]
         held = ledger.rows(k for per_alert in keys for k in per_alert.values())
         for a, per_alert in zip(batch, keys, strict=True):
             channels = [ch for ch, key in per_alert.items() if key not in held]
@@ -125,13 +151,25 @@ def _open_item(row: Row) -> dict[str, Any]:
             "next_retry_at": _instant(row.next_retry_at), "last_error": row.last_error}
 
 
+def _deadline_line(d: dict[str, Any]) -> str:
+    """`report-q3  acknowledged by alice at 2030-...Z  due 2030-05-22T00:00:00Z  next -PT30M at ... -> ops`."""
+    state = d["state"]
+    if d["until"]:
+        state += f" until {d['until']}"
+    if d["by"]:
+        state += f" by {d['by']} at {d['at']}" + (f" ({d['note']})" if d["note"] else "")
+    nxt = d["next_alert"]
+    then = f"next {nxt['lead']} at {nxt['fire_at']} -> {', '.join(nxt['channels'])}" if nxt else "nothing more to send"
+    return f"{d['id']}  {state}  due {d['due']}  {then}"
+
+
 def _instant(value: datetime | None) -> str | None:
     return rfc3339(value) if value is not None else None
 
 
 def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], failures: list[dict[str, Any]],
-           counts: dict[str, int], *, ledger: Path) -> str:
-    """The text form: three titled parts, one line per entry.
+           counts: dict[str, int], *, ledger: Path, deadlines: list[dict[str, Any]] | None = None) -> str:
+    """The text form: four titled parts, one line per entry.
 
     Clock readings (when a row changed, when a retry is due) are shown in whole seconds; what came
     from outside (an error a receiver answered, the ledger's path) has its control characters escaped.
@@ -139,6 +177,10 @@ def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], 
     lines = [f"ledger {printable(str(ledger))}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
                                      or "no deliveries yet")]
     lines.append("")
+    if deadlines is not None:
+        lines.append("deadlines:" if deadlines else "deadlines: none")
+        lines += [f"  {_deadline_line(d)}" for d in deadlines]
+        lines.append("")
     if upcoming is None:
         lines.append("next alerts: unknown (the config is invalid)")
     else:

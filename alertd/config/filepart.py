@@ -19,7 +19,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -38,6 +38,7 @@ from alertd.config.schema import (
 )
 from alertd.config.secretrefs import expand_tree
 from alertd.config.sources import Loc, Located, SourceError, read_bytes, read_source
+from alertd.core.model import STATUSES
 from alertd.core.zones import is_zone_name
 from alertd.redact import url_secrets
 
@@ -62,6 +63,10 @@ class Entry(NamedTuple):
     links: tuple[str, ...]
     tags: tuple[str, ...]
     line: int | None  # the line of the entry, when known without a second parse
+    status: str | None = None
+    repeat: str | None = None
+    repeat_for: str | None = None
+    escalate: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # (after, channels) per step
 
 
 @dataclass
@@ -207,6 +212,7 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
                 continue
         get = fields.get
         remind, channels, tz = get("remind"), get("channels"), get("timezone")
+        escalate = get("escalate")
         entries.append(Entry(
             i, fields["id"], fields["title"], fields["due"],
             share(tz, tz) if tz is not None else None,
@@ -216,6 +222,8 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
             share(t := tuple(get("links", ())), t),
             share(t := tuple(get("tags", ())), t),
             lines.get(("deadlines", i)),
+            get("status"), get("repeat"), get("repeat_for"),
+            tuple((step["after"], tuple(step["channels"])) for step in escalate) if escalate is not None else None,
         ))
 
 
@@ -234,7 +242,7 @@ def plain_entry(item: Any) -> dict[str, Any] | None:
     if type(item) is not dict:
         return None
     keys = item.keys()
-    if not (_ENTRY_REQUIRED <= keys <= _ENTRY_KEYS):
+    if not (_ENTRY_REQUIRED <= keys <= _ENTRY_KEYS) or "escalate" in keys:  # steps are mappings: pydantic's
         return None
     for key, value in item.items():
         if key in _ENTRY_LISTS:
@@ -246,6 +254,8 @@ def plain_entry(item: Any) -> dict[str, Any] | None:
         elif type(value) is not str:
             return None
     if not valid_id(item["id"]) or not 0 < len(item["title"]) <= TITLE_MAX or blank(item["title"]):
+        return None
+    if item.get("status", "open") not in STATUSES:
         return None
     zone = item.get("timezone")
     if zone is not None and not is_zone_name(zone):
@@ -329,10 +339,22 @@ def _explain(err: Any, loc: tuple, model: type[BaseModel] | None) -> tuple[str, 
 
 def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
     for part in loc:
+        if isinstance(part, int):  # an item of a list of models (escalate steps)
+            continue
         info = model.model_fields.get(str(part))
-        annotation = getattr(info, "annotation", None) if info else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
+        inner = _model_in(getattr(info, "annotation", None) if info else None)
+        if inner is None:
             break
+        model = inner
     return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds: `Model`, `list[Model]`, `list[Model] | None`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

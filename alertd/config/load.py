@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alertd.config.afterdue import read_written
 from alertd.config.filepart import Entry, FilePart, digest_of, read_part
 from alertd.config.problems import ConfigError, Problem
 from alertd.config.readers import read_parts
@@ -296,6 +297,23 @@ class _Merged:
                     self.problems.append(Problem(part.display, part.line_of(("defaults", "channels", j)),
                                                  f"defaults: channel {name!r} is not defined",
                                                  ctx.channel_hint(name)))
+        if "status" in self.defaults:
+            ctx.status = self.defaults["status"][0]
+        self._after_defaults(ctx)
         return ctx
+
+    def _after_defaults(self, ctx: Context) -> None:
+        """The defaults' repeat, repeat_for and escalate, checked where they are written."""
+        got = {key: self.defaults[key][0] for key in ("repeat", "repeat_for", "escalate") if key in self.defaults}
+        if not got:
+            return
+        steps = got.get("escalate")
+        ctx.after, issues = read_written(got.get("repeat"), got.get("repeat_for"),
+                                         [(s.after, s.channels) for s in steps] if steps is not None else None,
+                                         known=ctx.known, channel_hint=ctx.channel_hint)
+        for where, message, hint, warning in (*issues, *ctx.combine(ctx.after, defaults=True)[1]):
+            part = self.defaults[where[0]][1]
+            self.problems.append(Problem(part.display, part.line_of(("defaults", *where)), f"defaults: {message}",
+                                         hint, warning=warning))
 
 

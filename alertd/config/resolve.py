@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from alertd.config.filepart import FilePart, did_you_mean
+from alertd.config.afterdue import NOTHING, Written, combine, read_written
+from alertd.config.filepart import Entry, FilePart, did_you_mean
 from alertd.config.problems import Problem
 from alertd.core.leads import Lead, LeadError, parse_lead
-from alertd.core.model import Deadline, Source
+from alertd.core.model import AfterDue, Deadline, Source
 from alertd.core.timerules import DueError, Resolution, WrittenDue, due_instant, fire_instant, parse_due
 from alertd.core.zones import get_zone
 
@@ -42,7 +43,8 @@ class Resolved:
 
 def _pack(deadlines: tuple[Deadline, ...]) -> tuple[tuple, ...]:
     return tuple(zip(*((d.id, d.title, d.timezone, d.written.wall, d.written.instant, d.written.end_of_day, d.due,
-                        d.leads, d.channels, d.resolution, d.notes, d.links, d.tags, d.source.path, d.source.line)
+                        d.leads, d.channels, d.resolution, d.notes, d.links, d.tags, d.source.path, d.source.line,
+                        d.status, d.after)
                        for d in deadlines), strict=True))
 
 
@@ -50,13 +52,13 @@ def _unpack(columns: tuple[tuple, ...], problems: tuple[Problem, ...]) -> Resolv
     written: dict[tuple, WrittenDue] = {}  # a due written once for several deadlines stays one object
     out = []
     for (id_, title, zone, wall, instant, end_of_day, due, leads, channels, resolution, notes, links, tags, path,
-         line) in zip(*columns, strict=True):
+         line, status, after) in zip(*columns, strict=True):
         key = (id(wall), id(instant), end_of_day)
         w = written.get(key)
         if w is None:
             w = written[key] = WrittenDue(wall, instant, end_of_day)
         out.append(Deadline(id_, title, zone, w, due, leads, channels, resolution, notes, links, tags,
-                            Source(path, line)))
+                            Source(path, line), status, after))
     return Resolved(tuple(out), problems)
 
 
@@ -68,11 +70,18 @@ class Context:
     channels: tuple[str, ...] | None  # default channels
     leads: tuple[Lead, ...] | None  # default leads; None when the defaults' list is invalid
     known: frozenset[str]  # channel names defined in any file
+    status: str = "open"  # the default status
+    after: Written = NOTHING  # the defaults' repeat, repeat_for and escalate
     _dues: dict[tuple[str, str], _DueResult] = field(default_factory=dict, compare=False, repr=False)
+    _afters: dict[tuple, AfterDue | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> tuple:
-        return (self.zone, self.channels, self.leads, self.known)
+        return (self.zone, self.channels, self.leads, self.known, self.status, self.after)
+
+    def combine(self, own: Written, *, defaults: bool = False) -> tuple[AfterDue | None, list]:
+        """The after-due settings in force (see afterdue.combine); equal ones are one object."""
+        return combine(own, NOTHING if defaults else self.after, cache=self._afters, defaults=defaults)
 
     def due(self, text: str, zone_name: str) -> _DueResult:
         """(written, instant, resolution) of a due in a zone, or the error message."""
@@ -172,6 +181,7 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
     def error(loc: tuple, message: str, hint: str | None = None) -> None:
         problems.append(Problem(path, part.line_of(loc), message, hint))
 
+    base_after = ctx.combine(NOTHING)[0]  # what deadlines that say nothing get
     for e in part.entries:
         if e.index in skipped:
             continue
@@ -207,19 +217,32 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
         if len(set(channels)) != len(channels):
             error((*loc, "channels"), f"deadline {e.id!r}: a channel is listed twice")
             bad = True
-        if bad or leads is None:
+        after, after_ok = (_after_due(part, e, ctx, problems) if e.repeat is not None or e.repeat_for is not None
+                           or e.escalate is not None else (base_after, ctx.after.ok))
+        if bad or leads is None or not after_ok:
             continue
         if due.year < _EARLY_YEARS and not _leads_representable(written, due, zone_name, leads):
             error((*loc, "remind"), f"deadline {e.id!r}: a lead reaches back before the year 1")
             continue
         line = e.line or (part.line_of(loc) if resolution is not Resolution.EXACT else None)
         deadline = Deadline(e.id, e.title, zone_name, written, due, leads, channels, resolution, e.notes,
-                            e.links, e.tags, Source(path, line))
+                            e.links, e.tags, Source(path, line), e.status or ctx.status, after)
         out.append(deadline)
         if resolution is not Resolution.EXACT:
             problems.append(Problem(path, part.line_of((*loc, "due")), _resolution_warning(deadline),
                                     warning=True))
     return Resolved(tuple(out), tuple(problems))
+
+
+def _after_due(part: FilePart, e: Entry, ctx: Context, problems: list[Problem]) -> tuple[AfterDue | None, bool]:
+    """The after-due settings of an entry that writes some, and whether they are usable."""
+    own, issues = read_written(e.repeat, e.repeat_for, e.escalate, known=ctx.known, channel_hint=ctx.channel_hint)
+    after, more = ctx.combine(own)
+    for where, message, hint, warning in (*issues, *more):
+        problems.append(Problem(part.display, part.line_of(("deadlines", e.index, *where)),
+                                f"deadline {e.id!r}: {message}", hint, warning=warning))
+    overrides_all = None not in (own.repeat, own.repeat_for, own.steps)
+    return after, own.ok and (ctx.after.ok or overrides_all)  # invalid defaults were reported there
 
 
 _EARLY_YEARS = 3  # a due this close to the year 1 may have alerts before it

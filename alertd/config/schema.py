@@ -31,6 +31,7 @@ __all__ = [
     "DeadlineEntry",
     "DefaultsEntry",
     "EmailChannel",
+    "EscalationStep",
     "SlackChannel",
     "SmtpSettings",
     "WebhookChannel",
@@ -205,10 +206,24 @@ class ConsoleChannel(_ChannelBase):
 
 
 
+Status = Literal["open", "done", "cancelled"]
+
+
+class EscalationStep(_Strict):
+    """One step of `escalate`: `after` (a duration past the due) to `channels`."""
+
+    after: str
+    channels: list[str] = Field(min_length=1)
+
+
 class DefaultsEntry(_Strict):
     timezone: str | None = None
     remind: list[str] | None = None
     channels: list[str] | None = None
+    status: Status | None = None
+    repeat: str | None = None
+    repeat_for: str | None = None
+    escalate: list[EscalationStep] | None = None
     _check_zone = field_validator("timezone")(_zone)
 
 
@@ -222,6 +237,10 @@ class DeadlineEntry(_Strict):
     notes: str | None = None
     links: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    status: Status | None = None
+    repeat: str | None = None
+    repeat_for: str | None = None
+    escalate: list[EscalationStep] | None = None
     _check_zone = field_validator("timezone")(_zone)
 
     @field_validator("title")

@@ -1,28 +1,40 @@
 """What to do with alerts whose instant has passed: a pure decision, returned as named reasons.
 
 The same function decides an on-time alert (its instant just passed), a retry that came due, and
-the catch-up after downtime, a reload or a wall-clock jump; the rules (docs/ledger.md, README "Operations"):
+the catch-up after downtime, a reload, a wall-clock jump or the end of a snooze; the rules
+(docs/ledger.md, docs/after-the-due.md, README "Operations"):
 
 - while the deadline is still ahead, only the latest passed reminder per deadline and channel is
   sent (marked late when it is); older ones are superseded;
-- once the deadline has passed, the at-deadline alert (lead 0) is sent if it is no more than the
-  catch-up window late, else missed; reminders are superseded by it (or missed without one);
+- once the deadline has passed, the latest passed alert after the due (a repeat or an escalation
+  step) per channel goes if it is no more than the catch-up window late, else it is missed;
+  without one, the at-deadline alert (lead 0) goes within the window, else missed; everything
+  older on that channel is superseded by what goes (or missed when nothing does);
 - a deadline whose due passed before it was ever seen sends nothing;
+- what people did holds alerts (state.py): done or cancelled, nothing; a running snooze, nothing
+  until it ends (then the rules above pick the latest held alert per channel); acknowledged, no
+  repeats or steps. A held alert is not recorded, so a reopen or the snooze's end finds it;
+  an open delivery (a retry waiting) is closed with the hold as its reason, but a snooze only
+  keeps it waiting;
 - a delivery already recorded as final, or being handled by this process, is left alone.
 
-It never reads the clock or the ledger: the caller hands in `now` and what the ledger knows.
+It never reads the clock or the ledger: the caller hands in `now`, what the ledger knows and
+the deadline's state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from alertd.core.afterdue import after_due_alert, passed_after_due
+from alertd.core.leads import Lead
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import delivery_key
 from alertd.core.planner import alerts_for
+from alertd.core.state import DeadlineState, Hold, held_by
 
 __all__ = ["ON_TIME", "Action", "Decision", "Known", "Reason", "decide", "effective_window"]
 
@@ -47,6 +59,11 @@ class Reason(StrEnum):
     NEVER_SEEN = "passed_before_first_seen"
     RECORDED = "already_recorded"
     IN_PROGRESS = "in_progress"
+    CHANGED = "deadline_changed"  # an open delivery after the due that the config no longer has
+    CANCELLED = "cancelled"  # held (state.Hold): the deadline's config says cancelled
+    DONE = "done"
+    SNOOZED = "snoozed"
+    ACKNOWLEDGED = "acknowledged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,24 +107,51 @@ def decide(
     known: Mapping[str, Known],
     first_seen: datetime | None,
     busy: Collection[str] = (),
+    state: DeadlineState | None = None,
+    open_after: Iterable[tuple[Lead, str]] = (),
 ) -> list[Decision]:
     """Decisions for every alert of `deadline` whose instant is at or before `now`.
 
     `known` maps delivery keys to what the ledger recorded; `first_seen` is when the deadline
     (with this due) was first seen while ahead, None when never; `busy` are keys this process is
-    delivering right now. Alerts still in the future get no decision.
+    delivering right now; `state` is what people did about this due. Alerts still in the future
+    get no decision. Of the repeats only the latest passed one is a candidate; `open_after` names
+    the (lead, channel) of deliveries after the due the ledger holds open (a retry waiting), so
+    that an older repeat's retry is decided too.
     """
     passed = [a for a in alerts_for(deadline) if a.fire_at <= now]
+    passed += passed_after_due(deadline, now)
     out: list[Decision] = []
-    for channel in deadline.channels:
-        out.extend(_for_channel(deadline, channel, passed, now=now, window=window, known=known,
-                                first_seen=first_seen, busy=busy))
+    extra: dict[str, list[PlannedAlert]] = {}
+    for lead, channel in open_after:
+        extra.setdefault(channel, []).append(after_due_alert(deadline, lead, channel) or _gone(deadline, lead))
+    channels = deadline.all_channels
+    for channel in (*channels, *(ch for ch in extra if ch not in channels)):
+        mine = [a for a in passed if channel in a.targets]
+        for a in extra.get(channel, ()):
+            if a.channels == ():  # the config no longer has it: close it
+                key = delivery_key(deadline.id, a.lead, deadline.due, channel)
+                if key not in busy:
+                    out.append(Decision(a, channel, key, Action.SUPERSEDED, Reason.CHANGED))
+            elif all(a.lead != b.lead for b in mine):
+                mine.append(a)
+        out.extend(_for_channel(deadline, channel, mine, now=now, window=window, known=known,
+                                first_seen=first_seen, busy=busy, state=state))
     return out
+
+
+def _gone(deadline: Deadline, lead: Lead) -> PlannedAlert:
+    """An alert after the due that the config no longer has (no channels: only to be closed)."""
+    return PlannedAlert(deadline, lead, deadline.due - timedelta(seconds=lead.seconds), ())
+
+
+_HOLD_REASON = {Hold.CANCELLED: Reason.CANCELLED, Hold.DONE: Reason.DONE, Hold.SNOOZED: Reason.SNOOZED,
+                Hold.ACKNOWLEDGED: Reason.ACKNOWLEDGED}
 
 
 def _for_channel(deadline: Deadline, channel: str, passed: list[PlannedAlert], *, now: datetime,  # noqa: PLR0915 - the rules read best as one story
                  window: timedelta, known: Mapping[str, Known], first_seen: datetime | None,
-                 busy: Collection[str]) -> list[Decision]:
+                 busy: Collection[str], state: DeadlineState | None) -> list[Decision]:
     keyed = [(a, delivery_key(deadline.id, a.lead, deadline.due, channel)) for a in passed]
     out: list[Decision] = []
 
@@ -115,13 +159,22 @@ def _for_channel(deadline: Deadline, channel: str, passed: list[PlannedAlert], *
         out.append(Decision(a, channel, key, action, reason))
 
     open_: list[tuple[PlannedAlert, str]] = []
+    allowed: list[tuple[PlannedAlert, str]] = []  # what may go: the latest is picked among these
     for a, key in keyed:
+        hold = held_by(deadline, state, a, now)
         if key in busy:
             put(a, key, Action.SKIP, Reason.IN_PROGRESS)
         elif key in known and known[key].state in _FINAL:
             put(a, key, Action.SKIP, Reason.RECORDED)
+        elif hold is not None:
+            # Not recorded: a reopen or the end of a snooze finds it again. An open delivery is
+            # closed, unless a snooze holds it: then it waits for the snooze's end.
+            closes = key in known and hold is not Hold.SNOOZED
+            put(a, key, Action.SUPERSEDED if closes else Action.SKIP, _HOLD_REASON[hold])
+            continue
         else:
             open_.append((a, key))
+        allowed.append((a, key))
     if not open_:
         return out
 
@@ -147,7 +200,7 @@ def _for_channel(deadline: Deadline, channel: str, passed: list[PlannedAlert], *
 
     if deadline.due > now:
         # Reminders only (a lead-0 alert fires at the due). The latest instant wins; ties all go.
-        latest = max(a.fire_at for a, _ in keyed)
+        latest = max(a.fire_at for a, _ in allowed)
         for a, key in open_:
             if a.fire_at == latest:
                 send_or_wait(a, key)
@@ -160,23 +213,29 @@ def _for_channel(deadline: Deadline, channel: str, passed: list[PlannedAlert], *
         for a, key in open_:
             put(a, key, Action.SKIP, Reason.NEVER_SEEN)
         return out
-    at_due = [(a, key) for a, key in keyed if a.lead.is_zero]
-    at_due_goes = False
+    after = [(a, key) for a, key in allowed if a.lead.is_after_due]
+    # What may go: the latest repeat or step when one has passed, else the at-deadline alert.
+    if after:
+        latest = max(a.fire_at for a, _ in after)
+        last = {key for a, key in after if a.fire_at == latest}
+    else:
+        last = {key for a, key in allowed if a.lead.is_zero}
+    goes = any(key in busy or (key in known and known[key].state == "sent") for key in last)
     for a, key in open_:
-        if not a.lead.is_zero:
+        if key not in last:
             continue
-        if now - deadline.due <= effective_window(window):
+        if now - a.fire_at <= effective_window(window):
             send_or_wait(a, key)
-            at_due_goes = True
+            goes = True
         else:
             drop(a, key, Action.MISSED, Reason.BEYOND_CATCHUP)
-    if any(key in busy or (key in known and known[key].state == "sent") for _, key in at_due):
-        at_due_goes = True
     for a, key in open_:
-        if a.lead.is_zero:
+        if key in last:
             continue
-        if at_due_goes:
+        if goes:
             drop(a, key, Action.SUPERSEDED, Reason.LATER_ALERT)
+        elif a.lead.is_after_due or a.lead.is_zero:
+            drop(a, key, Action.MISSED, Reason.BEYOND_CATCHUP)
         else:
             drop(a, key, Action.MISSED, Reason.DEADLINE_PASSED)
     return out

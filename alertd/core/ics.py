@@ -7,18 +7,23 @@ description. Alarm triggers are durations relative to the start (the form every
 client supports), each the exact elapsed time from alertd's own fire instant to the
 due, so a calendar reminds at exactly the instants `alertd plan` lists even where a
 DST change makes a 7-day lead 6 days 23 hours long.
+
+A cancelled deadline is `STATUS:CANCELLED` (calendars strike it through); a done one (in its
+config or by `alertd done`) stays `STATUS:CONFIRMED` with "Done:" before its title and who
+marked it in the description. Neither has alarms: nothing more is sent for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from alertd.core.display import due_text
+from alertd.core.display import due_text, rfc3339
 from alertd.core.leads import Lead
 from alertd.core.message import lead_words
 from alertd.core.model import Deadline
+from alertd.core.state import Condition, DeadlineState, condition
 
 __all__ = ["build_calendar", "build_event", "duration", "escape_text", "fold"]
 
@@ -59,9 +64,16 @@ def uid(deadline: Deadline) -> str:
     return f"{deadline.id}-{_stamp(deadline.due)}@alertd"
 
 
-def _event_lines(deadline: Deadline, *, now: datetime, alarms: bool) -> list[str]:
+def _event_lines(deadline: Deadline, *, now: datetime, alarms: bool, state: DeadlineState | None = None) -> list[str]:
+    word = condition(deadline, state, now)
+    finished = word in (Condition.DONE, Condition.CANCELLED)
     own, utc = due_text(deadline), due_text(deadline, UTC)
     description = [f"Due {own} ({deadline.timezone})"] + ([f"= {utc}"] if utc != own else [])
+    if word is Condition.DONE:
+        done = state.done if state is not None else None
+        description += ["", f"Done (marked by {done.by} at {rfc3339(done.at)})" if done else "Done (in its config)"]
+    elif word is Condition.CANCELLED:
+        description += ["", "Cancelled"]
     if deadline.notes:
         description += ["", deadline.notes.strip()]
     if deadline.links:
@@ -71,15 +83,17 @@ def _event_lines(deadline: Deadline, *, now: datetime, alarms: bool) -> list[str
         f"UID:{escape_text(uid(deadline))}",
         f"DTSTAMP:{_stamp(now)}",
         f"DTSTART:{_stamp(deadline.due)}",
-        f"SUMMARY:{escape_text(deadline.title)}",
+        f"SUMMARY:{escape_text(_SUMMARY.get(word, '') + deadline.title)}",
         f"DESCRIPTION:{escape_text(chr(10).join(description))}",
         "TRANSP:TRANSPARENT",  # a deadline is a moment, not time the reader is busy
+        # RFC 5545 §3.8.1.11: a VEVENT is TENTATIVE, CONFIRMED or CANCELLED (COMPLETED is for to-dos)
+        f"STATUS:{'CANCELLED' if word is Condition.CANCELLED else 'CONFIRMED'}",
     ]
     if deadline.links:
         lines.append("URL:" + "".join(deadline.links[0].split()))  # a URI value has no escaping: drop CR/LF
     if deadline.tags:
         lines.append("CATEGORIES:" + ",".join(escape_text(t) for t in deadline.tags))
-    if alarms:
+    if alarms and not finished:
         for lead in deadline.leads:
             lines += _alarm(deadline, lead)
     lines.append("END:VEVENT")
@@ -111,6 +125,9 @@ def _alarm(deadline: Deadline, lead: Lead) -> list[str]:
     ]
 
 
+_SUMMARY = {Condition.DONE: "Done: ", Condition.CANCELLED: "Cancelled: "}
+
+
 def _join(lines: list[str], redact: Callable[[str], str] = str) -> str:
     return "".join(fold(redact(line)) + "\r\n" for line in lines)
 
@@ -121,17 +138,20 @@ def build_event(deadline: Deadline, *, now: datetime, alarms: bool = False) -> s
 
 
 def build_calendar(deadlines: Iterable[Deadline], *, now: datetime, alarms: bool = True,
-                   method: str | None = "PUBLISH", redact: Callable[[str], str] = str) -> str:
+                   method: str | None = "PUBLISH", redact: Callable[[str], str] = str,
+                   states: Mapping[str, DeadlineState] | None = None) -> str:
     """A VCALENDAR holding a VEVENT per deadline, with a VALARM per lead when `alarms`.
 
-    `redact` is applied to every content line before folding (secrets in notes/links).
+    `redact` is applied to every content line before folding (secrets in notes/links); `states`
+    (by deadline id) marks the deadlines done with `alertd done`.
     """
+    states = states or {}
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if method:
         lines.append(f"METHOD:{method}")
     events = 0
     for deadline in deadlines:
-        lines += _event_lines(deadline, now=now, alarms=alarms)
+        lines += _event_lines(deadline, now=now, alarms=alarms, state=states.get(deadline.id))
         events += 1
     if not events:
         lines += _EMPTY

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["Lead", "LeadError", "parse_lead"]
+__all__ = ["Lead", "LeadError", "lead_from_iso", "parse_lead", "parse_span"]
 
 # ASCII digits only (`\d` would take `٣` for 3), at most 9 of them (int() of thousands of digits is slow)
 _SHORT = re.compile(r"([0-9]{1,9})([wdhms])")
@@ -31,15 +31,30 @@ class LeadError(ValueError):
 
 @dataclass(frozen=True, slots=True, order=True)
 class Lead:
-    """A lead time: `days` of wall-clock calendar arithmetic, then `seconds` of elapsed time."""
+    """A lead time: `days` of wall-clock calendar arithmetic, then `seconds` of elapsed time.
+
+    A negative lead is a time AFTER the due (a repeat or an escalation step): elapsed seconds
+    only (`days` 0), written `-PT30M`. Reminders have leads of zero or more.
+    """
 
     days: int = 0
     seconds: int = 0
 
+    @classmethod
+    def after_due(cls, seconds: int) -> Lead:
+        """The lead of an alert `seconds` (> 0) after the due: `Lead.after_due(1800).iso == "-PT30M"`."""
+        return cls(0, -seconds)
+
     @property
     def iso(self) -> str:
-        """The canonical ISO 8601 duration (`P1DT12H`, `PT0S`)."""
+        """The canonical ISO 8601 duration (`P1DT12H`, `PT0S`, `-PT30M` after the due)."""
+        if self.seconds < 0 or self.days < 0:
+            return "-" + _iso(-self.days, -self.seconds)
         return _iso(self.days, self.seconds)
+
+    @property
+    def is_after_due(self) -> bool:
+        return self.seconds < 0 or self.days < 0
 
     @property
     def is_zero(self) -> bool:
@@ -68,19 +83,46 @@ def _iso(days: int, seconds: int) -> str:
 
 def parse_lead(value: object) -> Lead:
     """Parse `0`, `7d`, `1d12h`, `90m`, `P7D`, `PT6H`, `P1DT12H`; raises LeadError."""
+    return _parse(value, "lead")
+
+
+def parse_span(value: object, what: str) -> int:
+    """A duration in the lead syntax as elapsed seconds (a day is 24 hours): `repeat: 30m` → 1800.
+
+    For the times after a due (repeat, repeat_for, escalation steps, snoozes), which count on
+    the stopwatch: a repeat every hour across a DST change neither sends twice nor skips one.
+    `what` names the setting in errors (`repeat '-5m' is negative`).
+    """
+    lead = _parse(value, what)
+    return lead.days * 86400 + lead.seconds
+
+
+def lead_from_iso(text: str) -> Lead:
+    """The lead a canonical ISO text stands for, `-PT30M` (after the due) included; raises LeadError."""
+    if text.startswith("-"):
+        lead = _parse(text[1:], "lead")
+        if lead.days or not lead.seconds:
+            raise LeadError(f"lead {text!r}: a time after the due is whole elapsed seconds")
+        return Lead.after_due(lead.seconds)
+    return _parse(text, "lead")
+
+
+def _parse(value: object, what: str) -> Lead:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise LeadError(f"lead must be a string like '1d' or 'PT6H', not {type(value).__name__}")
+        raise LeadError(f"{what} must be a string like '1d' or 'PT6H', not {type(value).__name__}")
     text = str(value).strip()
     if text == "0":
         return Lead()
     if text.startswith("-"):
-        raise LeadError(f"lead {_shown(text)} is negative; leads count back from the deadline, use e.g. '1d'")
+        if what == "lead":
+            raise LeadError(f"lead {_shown(text)} is negative; leads count back from the deadline, use e.g. '1d'")
+        raise LeadError(f"{what} {_shown(text)} is negative; write how long, e.g. '30m'")
     if _SHORT_WHOLE.fullmatch(text):
         days = seconds = 0
         pairs = _SHORT.findall(text)
         units = [unit for _, unit in pairs]
         if len(set(units)) != len(units):
-            raise LeadError(f"lead {_shown(text)} names a unit twice; write each of w, d, h, m, s once (e.g. 1d12h)")
+            raise LeadError(f"{what} {_shown(text)} names a unit twice; write each of w, d, h, m, s once (e.g. 1d12h)")
         for number, unit in pairs:
             n = int(number)
             if unit == "w":
@@ -89,18 +131,18 @@ def parse_lead(value: object) -> Lead:
                 days += n
             else:
                 seconds += n * _UNIT_SECONDS[unit]
-        return _checked(text, days, seconds)
+        return _checked(text, days, seconds, what)
     match = _ISO.fullmatch(text.upper()) if text.upper().startswith("P") else None
     if match and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
         parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
         days = parts["w"] * 7 + parts["d"]
         seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
-        return _checked(text, days, seconds)
+        return _checked(text, days, seconds, what)
     hint = ""
     if re.fullmatch(r"P.*[YM].*", text.upper().split("T")[0]):
         hint = "; months and years have no fixed length, use days or weeks"
     raise LeadError(
-        f"lead {_shown(text)} is not a duration: use 0, <n><unit> with units w d h m s "
+        f"{what} {_shown(text)} is not a duration: use 0, <n><unit> with units w d h m s "
         f"(e.g. 7d, 1d12h, 90m) or ISO 8601 (P7D, PT6H){hint}"
     )
 
@@ -110,7 +152,7 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-def _checked(text: str, days: int, seconds: int) -> Lead:
+def _checked(text: str, days: int, seconds: int, what: str) -> Lead:
     if days + seconds // 86400 > _MAX_DAYS:
-        raise LeadError(f"lead {_shown(text)} is longer than ten years")
+        raise LeadError(f"{what} {_shown(text)} is longer than ten years")
     return Lead(days=days, seconds=seconds)

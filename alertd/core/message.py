@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from alertd.core.display import due_text, humanize_seconds
+from alertd.core.display import due_text, humanize_seconds, when_text
 from alertd.core.leads import Lead
 from alertd.core.notification import Notification
+from alertd.core.state import Act
 from alertd.core.zones import get_zone
 
 __all__ = ["DueIn", "Message", "lead_words", "render"]
@@ -42,6 +43,8 @@ class Message:
     notes: str | None
     links: tuple[str, ...]
     tags: tuple[str, ...]
+    remark: str | None = None  # a notice's note: `Note from alice: on it`
+    hint: str | None = None  # what to do next: `To acknowledge: alertd ack ID`
 
     @property
     def subject(self) -> str:
@@ -61,12 +64,16 @@ class Message:
         lines += [f"     {due}" for due in self.dues[1:]]
         if self.late_note:
             lines += ["", self.late_note]
+        if self.remark:
+            lines += ["", self.remark]
         if self.notes:
             lines += ["", self.notes.strip()]
         if self.links:
             lines += ["", "Links:", *(f"- {link}" for link in self.links)]
         if self.tags:
             lines += ["", "Tags: " + ", ".join(self.tags)]
+        if self.hint:
+            lines += ["", self.hint]
         return "\n".join(lines) + "\n"
 
 
@@ -91,6 +98,14 @@ def headline(note: Notification, *, now: datetime) -> str:
     """
     if note.kind == "alertd.test":
         return "test"
+    if note.action is not None:
+        return notice_headline(note)
+    if note.lead.is_after_due:
+        text = f"OVERDUE by {humanize_seconds((now - note.deadline.due).total_seconds())}"
+        if note.step:
+            steps = len(note.deadline.after.steps) if note.deadline.after is not None else note.step
+            text += f", escalated (step {note.step} of {steps})"
+        return text
     if note.late_by_seconds <= 0:
         return "due now" if note.lead.is_zero else f"in {lead_words(note.lead)}"
     remaining = (note.deadline.due - now).total_seconds()
@@ -99,6 +114,29 @@ def headline(note: Notification, *, now: datetime) -> str:
     if remaining < 0:
         return f"was due {humanize_seconds(remaining)} ago"
     return f"in {humanize_seconds(remaining)}"
+
+
+def notice_headline(note: Notification) -> str:
+    """`acknowledged by alice`, `marked done by alice`, `snoozed by alice until Fri 21 May 2021, 18:00 MSK`."""
+    action = note.action
+    if action is None:
+        raise ValueError("not a notice")
+    by = one_line(action.by)
+    if action.act is Act.ACK:
+        return f"acknowledged by {by}"
+    if action.act is Act.DONE:
+        return f"marked done by {by}"
+    until = when_text(action.until, note.deadline.zone) if action.until is not None else "further notice"
+    return f"snoozed by {by} until {until}"
+
+
+def hint(note: Notification) -> str | None:
+    """How to answer: acknowledge an alert, undo a notice's action (the link once the web surface has one)."""
+    if note.kind == "alertd.test":
+        return None
+    if note.action is not None:
+        return f"To undo: alertd reopen {note.deadline.id}"
+    return f"To acknowledge: alertd ack {note.deadline.id}"
 
 
 def dues(note: Notification, channel_zone: str | None) -> tuple[DueIn, ...]:
@@ -116,10 +154,16 @@ def render(note: Notification, *, now: datetime, channel_zone: str | None = None
     """The message for `note` sent at `now` to a channel showing `channel_zone` too."""
     d = note.deadline
     late_note = None
-    if note.kind != "alertd.test" and note.late_by_seconds > 0 and d.due > now:
+    if note.kind in ("deadline.reminder", "deadline.due") and note.late_by_seconds > 0 and d.due > now:
         late_note = (f"This {lead_words(note.lead)} reminder is late: it was due "
                      f"{humanize_seconds(note.late_by_seconds)} ago.")
+    elif note.lead.is_after_due and note.late_by_seconds > 0:
+        what = "escalation" if note.step else "repeat"
+        late_note = f"This {what} is late: it was planned for {humanize_seconds(note.late_by_seconds)} ago."
+    remark = None
+    if note.action is not None and note.action.note:
+        remark = f"Note from {one_line(note.action.by)}: {note.action.note.strip()}"
     return Message(
         title=d.title, headline=headline(note, now=now), dues=dues(note, channel_zone), late_note=late_note,
-        notes=d.notes, links=d.links, tags=d.tags,
+        notes=d.notes, links=d.links, tags=d.tags, remark=remark, hint=hint(note),
     )

@@ -8,31 +8,43 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from alertd.core.afterdue import after_due_alerts, next_after_due
 from alertd.core.leads import Lead
 from alertd.core.model import Deadline, PlannedAlert
+from alertd.core.state import DeadlineState
 
-__all__ = ["alerts_for", "next_alert", "plan", "reach"]
+__all__ = ["alerts_for", "next_alert", "next_wake", "plan", "reach"]
+
+_TICK = timedelta(microseconds=1)
 
 
 def alerts_for(deadline: Deadline) -> list[PlannedAlert]:
-    """Every alert of one deadline, longest lead first."""
+    """Every reminder of one deadline and its due alert, longest lead first (not the alerts after
+    the due: afterdue.py)."""
     return [PlannedAlert(deadline, lead, deadline.fire_at(lead)) for lead in deadline.leads]
 
 
 def plan(
-    deadlines: Iterable[Deadline], *, start: datetime, end: datetime | None = None
+    deadlines: Iterable[Deadline], *, start: datetime, end: datetime | None = None, repeats: int | None = None
 ) -> list[PlannedAlert]:
     """The alerts whose fire instant is in [start, end), sorted by instant, deadline, lead.
 
-    `end=None` means no upper bound. Within one instant and deadline, longer leads
-    come first.
+    `end=None` means no upper bound (repeats and escalation steps are bounded by `repeat_for`).
+    Within one instant and deadline, longer leads come first; repeats and steps (negative
+    leads) are included, at most `repeats` repeats of each deadline when given (a repeat every
+    minute for 30 days is 43,200 alerts). Deadlines whose config status is done or cancelled
+    send nothing.
     """
+    deadlines = deadlines if isinstance(deadlines, list | tuple) else list(deadlines)
     out = [
         alert
         for deadline in deadlines
+        if deadline.status == "open"
         for alert in alerts_for(deadline)
         if alert.fire_at >= start and (end is None or alert.fire_at < end)
     ]
+    out += [alert for deadline in deadlines if deadline.after is not None and deadline.status == "open"
+            for alert in after_due_alerts(deadline, start=start, end=end, limit=repeats)]
     out.sort(key=lambda a: a.sort_key)
     return out
 
@@ -70,8 +82,38 @@ def _first_candidates(leads: tuple[Lead, ...]) -> tuple[timedelta, tuple[Lead, .
     return hit[1], hit[2]
 
 
-def next_alert(deadline: Deadline, *, now: datetime) -> PlannedAlert | None:
-    """The first alert of `deadline` firing at or after `now`, or None when all have fired."""
+def next_alert(deadline: Deadline, *, now: datetime, state: DeadlineState | None = None) -> PlannedAlert | None:
+    """The first alert of `deadline` that will be sent at or after `now`, or None when none will.
+
+    With `state`: nothing for a done deadline, nothing before the end of a running snooze (what
+    it held goes out when it ends), no repeats or steps once acknowledged.
+    """
+    if deadline.status != "open" or (state is not None and state.done is not None):
+        return None
+    if state is not None:
+        now = state.snoozed_until(now) or now
+    found = _next_reminder(deadline, now)
+    if found is None and deadline.after is not None and (state is None or state.acked is None):
+        at = next_after_due(deadline, now - _TICK)  # at or after now
+        if at is not None:
+            found = after_due_alerts(deadline, start=at, end=at + _TICK)[0]
+    return found
+
+
+def next_wake(deadline: Deadline, *, now: datetime, state: DeadlineState | None) -> datetime | None:
+    """The first instant after `now` at which the daemon has something to decide for `deadline`:
+    its next alert the state lets through, or the end of a running snooze (the held alerts)."""
+    if deadline.status != "open" or (state is not None and state.done is not None):
+        return None
+    if state is not None and (end := state.snoozed_until(now)) is not None:
+        return end
+    nxt = min((a.fire_at for a in alerts_for(deadline) if a.fire_at > now), default=None)
+    if nxt is None and deadline.after is not None and (state is None or state.acked is None):
+        nxt = next_after_due(deadline, now)  # every repeat and step comes after every reminder
+    return nxt
+
+
+def _next_reminder(deadline: Deadline, now: datetime) -> PlannedAlert | None:
     if deadline.due < now:  # no lead fires after its due
         return None
     leads = deadline.leads

@@ -1,7 +1,9 @@
 """What happens to alerts: each pass decides (pure `catchup.decide`) and acts on the decisions.
 
 Acting means recording rows in the ledger, scheduling retries in the timetable and handing
-deliveries to the dispatcher. The engine never reads the clock: every call gets `now`.
+deliveries to the dispatcher. The engine never reads the clock: every call gets `now`. What
+people did about a deadline (ack, snooze, done: `states`) is part of every decision; follow.py
+keeps it current and sends the notices.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from operator import attrgetter
 
 import structlog
 
+from alertd.core.afterdue import passed_after_due
 from alertd.core.catchup import Action, Known, Reason, decide
-from alertd.core.model import Deadline
+from alertd.core.leads import LeadError, lead_from_iso
+from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import Notification, delivery_key
-from alertd.core.planner import alerts_for, reach
+from alertd.core.planner import alerts_for, next_wake, reach
+from alertd.core.state import DeadlineState
 from alertd.daemon.timetable import Timetable
 from alertd.delivery.dispatch import Dispatcher
 from alertd.metrics import Metrics
@@ -50,12 +55,33 @@ class Engine:
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
         self._replanned: set[str] = set()  # ids a reload added or changed: they have their own entries
+        self.states: dict[str, DeadlineState] = {}  # by deadline id, for its current due (none: nothing in force)
+        self.on_notice_row = None  # follow.Follower.resume: an open notice row found by a retry
 
-    def start(self, now: datetime) -> None:
-        """The start-up pass: remember new deadlines, close orphaned rows, catch up, plan."""
+    def load_states(self, deadlines: Iterable[Deadline] | None = None) -> None:
+        """Read the states in force for `deadlines` (None: all, at start-up) at their current dues."""
+        if deadlines is None:
+            found = self.ledger.states()
+            self.states = {i: st for (i, due), st in found.items()
+                           if (d := self.deadlines.get(i)) is not None and d.due == due}
+            return
+        deadlines = list(deadlines)
+        found = self.ledger.states((d.id, d.due) for d in deadlines)
+        for d in deadlines:
+            st = found.get((d.id, d.due))
+            if st is None:
+                self.states.pop(d.id, None)
+            else:
+                self.states[d.id] = st
+
+    def start(self, now: datetime) -> list:
+        """The start-up pass: remember new deadlines, read their states, close orphaned rows, catch
+        up, plan. Returns the open notice rows (follow.py resumes them)."""
         self.ledger.see(((d.id, d.due) for d in self.deadlines.values() if d.due > now), now=now)
-        self.drop_orphans(now)
+        self.load_states()
+        notices = self.drop_orphans(now)
         self.replan(self.deadlines.values(), now, bulk=True)
+        return notices
 
     def replace(self, deadlines: Iterable[Deadline], now: datetime) -> tuple[int, int, int]:
         """Apply a reloaded config's deadlines as a difference; returns (added, changed, removed)."""
@@ -73,16 +99,30 @@ class Engine:
             self._queued -= redo
         self.deadlines = new
         self._replanned.update(d.id for d in (*added, *changed))
+        for i in removed:
+            self.states.pop(i, None)
+        self.load_states([*added, *changed])  # a changed due starts afresh: its own state, if any
         self.ledger.see(((d.id, d.due) for d in (*added, *changed) if d.due > now), now=now)
         self.replan([*added, *changed], now)
         return len(added), len(changed), len(removed)
 
-    def drop_orphans(self, now: datetime) -> None:
-        """Unfinished rows of deadlines removed or re-dated while alertd was down are superseded."""
+    def restate(self, deadlines: Iterable[Deadline], now: datetime) -> None:
+        """Someone acted on these deadlines: read their states and decide and plan them again."""
+        deadlines = list(deadlines)
+        self.load_states(deadlines)
+        self._replanned.update(d.id for d in deadlines)  # their own entries now, not the far list's
+        self.replan(deadlines, now)
+
+    def drop_orphans(self, now: datetime) -> list:
+        """Unfinished rows of deadlines removed or re-dated while alertd was down are superseded;
+        returns the open notice rows that stay (follow.py resumes them)."""
         rows = []
+        notices = []
         for row in self.ledger.unfinished():
             d = self.deadlines.get(row.deadline_id)
-            if d is None or d.due != row.due or row.channel not in d.channels:
+            if d is not None and d.due == row.due and row.action_id is not None and row.channel in d.all_channels:
+                notices.append(row)
+            elif d is None or d.due != row.due or row.channel not in d.all_channels:
                 reason = "deadline_removed" if d is None else "deadline_changed"
                 rows.append(NewRow(row.key, row.deadline_id, row.lead, row.due, row.channel, row.fire_at,
                                    "superseded", reason))
@@ -91,6 +131,7 @@ class Engine:
                 self.metrics.delivery(row.channel, "superseded")
         if rows:
             self.ledger.record(rows, now=now)
+        return notices
 
     def replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
         """Decide every passed alert of `deadlines` and put each one's next instant in the timetable.
@@ -103,6 +144,7 @@ class Engine:
         # id(leads) -> (their reach, now + it): lead lists are shared objects, and hashing one
         # per deadline would cost more than the rest of this loop (the deadlines keep them alive)
         limits: dict[int, tuple[timedelta, datetime]] = {}
+        states = self.states
 
         def entries() -> Iterator[tuple[str, datetime | None, bool]]:
             for d in deadlines:
@@ -123,6 +165,8 @@ class Engine:
                             passed.append(d)
                     elif nxt is None or a.fire_at < nxt:
                         nxt = a.fire_at
+                if d.after is not None or d.status != "open" or d.id in states:  # repeats, steps, holds
+                    nxt = next_wake(d, now=now, state=states.get(d.id))
                 yield d.id, nxt, True
 
         if bulk:  # start-up: the far deadlines wait in one sorted list (scheduler.py), the rest as entries
@@ -152,23 +196,34 @@ class Engine:
     def decide(self, deadlines: list[Deadline], now: datetime) -> None:
         if not deadlines:
             return
-        keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in alerts_for(d)
-                if a.fire_at <= now for ch in d.channels]
+        keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in self._passed(d, now)
+                for ch in a.targets]
+        # Of the repeats only the latest is a candidate: the older ones the ledger holds open come in here.
+        open_after: dict[str, list] = {}
+        repeating = [(d.id, d.due) for d in deadlines if d.after is not None and d.due < now]
+        for row in self.ledger.unfinished_for(repeating) if repeating else ():
+            if row.lead.startswith("-"):
+                try:
+                    open_after.setdefault(row.deadline_id, []).append((lead_from_iso(row.lead), row.channel))
+                except LeadError:
+                    continue
+                keys.append(row.key)
         known = {k: Known(r.state, r.next_retry_at, r.attempts) for k, r in self.ledger.rows(keys).items()}
         seen = self.ledger.first_seen((d.id, d.due) for d in deadlines if d.due <= now)
         record: list[NewRow] = []
         sends: list[tuple[Notification, int]] = []
         for d in deadlines:
             for dec in decide(d, now=now, window=self.window, known=known, first_seen=seen.get((d.id, d.due)),
-                              busy=self.dispatcher.busy):
+                              busy=self.dispatcher.busy, state=self.states.get(d.id),
+                              open_after=open_after.get(d.id, ())):
                 a = dec.alert
                 fields = {"alert_id": dec.key, "deadline": d.id, "lead": a.lead.iso, "channel": dec.channel,
                           "reason": dec.reason.value}
                 if dec.action is Action.SEND:
-                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at, "pending"))
+                    record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at, "pending",
+                                         kind=a.kind))
                     k = known.get(dec.key)
-                    note = Notification.for_alert(d, a.lead, a.fire_at, dec.channel)
-                    sends.append((note, (k.attempts if k else 0) + 1))
+                    sends.append((Notification.for_planned(a, dec.channel), (k.attempts if k else 0) + 1))
                     if dec.reason is Reason.CRASH_RESEND:
                         log.warning("alert.resend", **fields)
                     elif now - a.fire_at >= LATE and dec.reason is Reason.DUE_NOW:
@@ -179,7 +234,7 @@ class Engine:
                         self.timetable.add_retry(dec.key, d.id, at)
                 elif dec.action in (Action.SUPERSEDED, Action.MISSED, Action.FAILED):
                     record.append(NewRow(dec.key, d.id, a.lead.iso, d.due, dec.channel, a.fire_at,
-                                         dec.action.value, dec.reason.value))
+                                         dec.action.value, dec.reason.value, kind=a.kind))
                     level = {Action.FAILED: logging.ERROR, Action.MISSED: logging.WARNING}.get(dec.action, logging.INFO)
                     log.log(level, f"alert.{dec.action.value}", **fields)
                     self.metrics.delivery(dec.channel, dec.action.value)  # type: ignore[arg-type]
@@ -189,6 +244,14 @@ class Engine:
             self.ledger.record(record, now=now)
         for note, attempt in sends:
             self.dispatcher.submit(note, attempt=attempt)
+
+    @staticmethod
+    def _passed(d: Deadline, now: datetime) -> list[PlannedAlert]:
+        """The alerts of `d` a decision may be about: passed reminders, the due alert, steps, the latest repeat."""
+        out = [a for a in alerts_for(d) if a.fire_at <= now]
+        if d.after is not None:
+            out += passed_after_due(d, now)
+        return out
 
     def run_due(self, now: datetime) -> None:
         """Decide and act on the deadline wake-ups and retries due at `now`.
@@ -213,11 +276,15 @@ class Engine:
             row = self.ledger.get(key)
             if row is None or row.state not in ("pending", "sending") or key in self.dispatcher.busy:
                 continue
-            if d is None or d.due != row.due or row.channel not in d.channels:
+            if d is None or d.due != row.due or row.channel not in d.all_channels:
                 reason = "deadline_removed" if d is None else "deadline_changed"
                 self.ledger.finish(key, "superseded", reason=reason, now=now)
                 log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
                 self.metrics.delivery(row.channel, "superseded")
+                continue
+            if row.action_id is not None:
+                if self.on_notice_row is not None:
+                    self.on_notice_row(d, row, now)  # a notice's retry: not an alert to decide
                 continue
             if deadline_id not in due and deadline_id not in self._queued:
                 # Only the retry is due: decide on the passed alerts without touching the deadline's entry.

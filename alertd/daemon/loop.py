@@ -1,8 +1,11 @@
 """`alertd run`: startup → main loop → shutdown.
 
 Signal handlers only set flags and wake the loop; the loop reads the clock once per pass and
-hands `now` down. With `--watch`, the loop also polls the config files' metadata and, on a
-settled change, takes the same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
+hands `now` down. When `alertd ack` or another command writes to the store, the store's change
+descriptor (an inotify watch on the ledger's WAL) wakes the loop, which applies it (follow.py);
+where there is no such descriptor each pass (at least every 250 ms) asks the store instead. With
+`--watch`, the loop also polls the config files' metadata and, on a settled change, takes the
+same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
 for an invalid config or metrics address at start, 1 when the state directory or the ledger
 cannot be used.
 """
@@ -28,6 +31,7 @@ from alertd.core.display import rfc3339
 from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
+from alertd.daemon.follow import Follower
 from alertd.daemon.notify import Notifier
 from alertd.daemon.outlook import outlook
 from alertd.daemon.timetable import Timetable
@@ -48,6 +52,7 @@ __all__ = ["Daemon", "run_daemon"]
 
 JUMP_TOLERANCE = 1.0  # seconds of wall-vs-monotonic drift per tick before calling it a jump
 LOGGED_PROBLEMS = 100  # a refused reload logs this many of its problems (`alertd check` shows them all)
+STORE_RECHECK = 1.0  # seconds to keep asking the store after a write that showed no change yet
 
 log = structlog.get_logger("alertd.daemon.loop")
 
@@ -214,7 +219,13 @@ class Daemon:
         self.engine = Engine(self.config.deadlines, ledger=self.ledger, timetable=self.timetable,
                              dispatcher=self.dispatcher, window=self.settings.catchup, metrics=self.metrics)
         self.metrics.channels_known(list(self.config.channels))
-        self.engine.start(now)
+        self.follower = Follower(self.engine, window=self.settings.catchup)
+        self.follower.start(now, self.engine.start(now))
+        self._store_fd = self.ledger.change_fd()
+        self._store_changed = False
+        self._ask_store_until = 0.0  # monotonic: ask on every tick until then (a write not yet committed)
+        if self._store_fd is not None:  # waited on with everything else: nothing to do while nobody writes
+            loop.add_reader(self._store_fd, self._on_store_write)
         self.metrics.config_loaded(ok=True, at=now, deadlines=len(self.engine.deadlines))
         # The config's deadlines live as long as the process: keep the cyclic collector from
         # rescanning 100,000s of them on every full collection (idle CPU, pauses at midnight).
@@ -249,6 +260,11 @@ class Daemon:
         self._offset = offset
         if self.ledger.unwritten:
             self.ledger.retry_unwritten()  # writes a full disk refused, once it has room again
+        if self._store_changed:
+            self._store_changed = False
+            self.follower.apply(now)  # an ack, snooze, done or reopen from another process
+        elif self._store_fd is None or time.monotonic() < self._ask_store_until:
+            self.follower.poll(now)  # no descriptor to wait on, or a write not yet committed: ask the store
         self.engine.run_due(now)
         self._arm()
         if self.engine.backlog:
@@ -265,6 +281,16 @@ class Daemon:
     def _record_next(self) -> None:
         nxt = self.timetable.next_deadline()  # the next planned alert, as in STATUS (retries aside)
         self.metrics.scheduled(nxt[0] if nxt else None)
+
+    def _on_store_write(self) -> None:
+        """The ledger's WAL was written or closed by a writer (anyone, this process too): wake the
+        loop if another process committed; else ask on each tick for a second (a write shows up
+        a moment before its commit does)."""
+        if self.ledger.changed():
+            self._store_changed = True
+            self.wake.set()
+        else:
+            self._ask_store_until = time.monotonic() + STORE_RECHECK
 
     def _on_retry(self, key: str, deadline_id: str, at: datetime) -> None:
         self.timetable.add_retry(key, deadline_id, at)
@@ -344,9 +370,11 @@ class Daemon:
         in_flight = len(self.dispatcher.busy)
         log.info("daemon.stopping", in_flight=in_flight, grace_seconds=self.settings.shutdown_grace)
         self.alarm.shutdown()
+        loop = asyncio.get_running_loop()
+        if self._store_fd is not None:
+            loop.remove_reader(self._store_fd)
         cut = await self.dispatcher.drain(self.settings.shutdown_grace)
         await self.ctx.aclose()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         log.info("daemon.stopped", cut_short=cut)

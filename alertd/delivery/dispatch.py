@@ -2,7 +2,8 @@
 
 Each delivery is recorded `sending` before the request leaves and `sent` after the receiver
 accepted it. A failure is retried with exponential backoff and jitter (or after the receiver's
-`Retry-After`) until the deadline is more than the catch-up window past; the retry instant is
+`Retry-After`) until the deadline (for a repeat, step or notice: its own instant) is more than
+the catch-up window past; the retry instant is
 kept in the ledger (`next_retry_at`), so retries survive a restart. A give-up is logged as
 `alert.failed` with its reason and kept in the ledger.
 """
@@ -101,8 +102,8 @@ class Dispatcher:
         now = self.clock()
         late = max(int((now - note.scheduled_for).total_seconds()), 0)
         note = replace(note, late_by_seconds=late)
-        fields = {"alert_id": note.key, "deadline": note.deadline.id, "lead": note.lead.iso, "channel": note.channel,
-                  "attempt": attempt}
+        fields = {"alert_id": note.key, "deadline": note.deadline.id, "channel": note.channel, "attempt": attempt,
+                  "kind": note.kind, "lead": None if note.is_notice else note.lead.iso}
         await self.marks.sending(note.key, now=now)
         sender = self.senders.get(note.channel)
         try:
@@ -136,7 +137,9 @@ class Dispatcher:
             log.error("alert.failed", **fields, reason=reason, error=error)
             return
         at = now + timedelta(seconds=backoff(fields["attempt"], retry_after=retry_after, rand=self.rand()))
-        give_up_at = note.deadline.due + effective_window(self.window)
+        # A reminder is retried until the deadline is a window past; a repeat, step or notice
+        # (planned after the due) until a window past its own instant.
+        give_up_at = max(note.deadline.due, note.scheduled_for) + effective_window(self.window)
         if at > give_up_at:
             self.ledger.finish(note.key, "failed", reason="retry_window_closed", error=error, now=now)
             self.metrics.attempt(note.channel, took, retry=False)

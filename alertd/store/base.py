@@ -1,10 +1,11 @@
 """What the daemon and the commands need from a state store, whatever engine keeps it.
 
 `Store` is the interface: remembering which deadlines were seen, recording decisions, marking
-deliveries as they go, and reading them back for `alertd status`. `Ledger` (SQLite, ledger.py)
-implements it; `PostgresStore` (postgres.py) implements the same operations with the same meanings,
-and `Claims` beside them: the leases that let several instances share one database and send each
-delivery once.
+deliveries as they go, reading them back for `alertd status`, and keeping what people did about
+a deadline's due (ack, snooze, done, reopen: `act`, `states`) with a cheap way for a running
+daemon to learn of it (`changed`, `actions_after`). `Ledger` (SQLite, ledger.py) implements it;
+`PostgresStore` (postgres.py) implements the same operations with the same meanings, and `Claims`
+beside them: the leases that let several instances share one database and send each delivery once.
 
 A delivery row's life: created `pending` when its alert's instant has passed and alertd decided
 to send it (or `superseded` / `missed` when it decided not to); `sending` once an attempt has
@@ -21,13 +22,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "Beat", "Claims", "Instance", "Mark", "NewRow", "Row", "Store", "StoreError",
-           "StoreUnavailable"]
+from alertd.core.state import Action, DeadlineState
+
+__all__ = ["FINAL_STATES", "OPEN_STATES", "Beat", "Claims", "Instance", "Mark", "NewRow", "Pair", "Row", "Store",
+           "StoreError", "StoreUnavailable"]
 
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed", "superseded", "missed")
 
 Mark = tuple[str, str, datetime]  # ("sending" | "sent", delivery key, when)
+Pair = tuple[str, datetime]  # (deadline id, due): what a deadline's state belongs to
 
 
 class StoreError(Exception):
@@ -61,6 +65,8 @@ class Row:
     next_retry_at: datetime | None
     last_error: str | None
     updated_at: datetime
+    kind: str | None = None  # the webhook type; None in rows from before it was kept (reminder or due)
+    action_id: int | None = None  # a notice's action
     claimed_by: str | None = None  # the instance that holds or last held the row's claim (PostgreSQL only)
 
 
@@ -76,6 +82,8 @@ class NewRow:
     fire_at: datetime
     state: str
     reason: str | None = None
+    kind: str | None = None
+    action_id: int | None = None
 
 
 class Store(Protocol):
@@ -123,6 +131,38 @@ class Store(Protocol):
 
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""
+
+    def unfinished_for(self, pairs: Iterable[Pair]) -> list[Row]:
+        """Rows still pending or sending of those deadlines and dues."""
+
+    def received_after_due(self, deadline_id: str, due: datetime, *, before: datetime) -> list[str]:
+        """The channels that were sent (or are being sent) a repeat or escalation step for this due,
+        planned at or before `before`: those a notice goes to."""
+
+    # what people did about a deadline's due
+    def act(self, action: Action) -> tuple[Action | None, DeadlineState]:
+        """Record `action` if it changes the state of its (deadline, due), in one transaction that
+        no other writer interleaves. Returns the recorded action (with its `id`) or None when it
+        changed nothing (a second ack), and the state after it."""
+
+    def states(self, pairs: Iterable[Pair] | None = None) -> dict[Pair, DeadlineState]:
+        """The state in force for those pairs (None: every pair that has one); pairs with none are absent."""
+
+    def actions_after(self, after: int, limit: int = 1000) -> list[Action]:
+        """Recorded actions with an id above `after`, in order (a reader keeps the last id it saw)."""
+
+    def action(self, action_id: int) -> Action | None: ...
+
+    def changed(self) -> bool:
+        """Cheap: whether another writer may have changed the store since the last call (then read
+        `actions_after`). Reads no table. Changes made through this same object are not reported;
+        its caller knows them."""
+
+    def change_fd(self) -> int | None:
+        """A file descriptor that becomes readable when the store may have changed (then call
+        `changed()`, which reads what made it readable), for the daemon's event loop to wait on;
+        None when there is none and the caller must ask `changed()` on its own (every tick).
+        SQLite: an inotify watch on the WAL file; PostgreSQL: the LISTEN connection's socket."""
 
     def close(self) -> None: ...
 

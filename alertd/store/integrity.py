@@ -50,6 +50,21 @@ SCHEMAS: dict[int, dict[str, Table]] = {
         "deadlines_seen": Table(columns=("deadline_id", "due", "first_seen"), instants=("due", "first_seen")),
     },
 }
+# Version 2 (sqlite_schema.py): two columns on deliveries, and what people did about a deadline's due.
+SCHEMAS[2] = {
+    **SCHEMAS[1],
+    "deliveries": Table(
+        columns=(*SCHEMAS[1]["deliveries"].columns, "kind", "action_id"),
+        instants=SCHEMAS[1]["deliveries"].instants,
+        nullable=(*SCHEMAS[1]["deliveries"].nullable, "kind", "action_id"),
+        integers=("attempts", "action_id"),
+        at_open=SCHEMAS[1]["deliveries"].at_open,
+    ),
+    "deadline_actions": Table(columns=("id", "deadline_id", "due", "act", "who", "note", "until", "at"),
+                              instants=("due", "until", "at"), nullable=("note", "until"), integers=("id",)),
+    "deadline_state": Table(columns=("deadline_id", "due", "acked", "snoozed", "done"), instants=("due",),
+                            nullable=("acked", "snoozed", "done"), integers=("acked", "snoozed", "done")),
+}
 
 # `fmt`'s fixed-width UTC text, a real date and time (SQLite's date() and time() give back what they
 # were given only for valid ones: 2021-02-30 comes back as 2021-03-02, 2021-13-01 as NULL; `IS`,

@@ -1,24 +1,30 @@
 # ruff: noqa: S608 - the only interpolated SQL text is the constant column list and "?" placeholders
 """The ledger: what alertd attempted, sent, failed, superseded or missed, in SQLite (WAL).
 
-One file, `ledger.sqlite3` in the state directory. Schema (version 1, `PRAGMA user_version`):
+One file, `ledger.sqlite3` in the state directory. Schema (version 2, `PRAGMA user_version`;
+sqlite_schema.py has the SQL and the migration from version 1):
 
-    deliveries      one row per delivery key (one alert to one channel), created when the alert's
-                    instant has passed and alertd decided what to do with it; never for future alerts.
+    deliveries      one row per delivery key (one alert or notice to one channel), created when the
+                    alert's instant has passed and alertd decided what to do with it; never for future alerts.
         key              TEXT PRIMARY KEY   the stable delivery key (webhook `alert_id`)
         deadline_id      TEXT               the deadline's id
-        lead             TEXT               canonical ISO 8601 lead (`P1D`, `PT0S`)
+        lead             TEXT               canonical ISO 8601 lead (`P1D`, `PT0S`, `-PT30M` after the due;
+                                            empty for a notice)
         due              TEXT               the due instant the key was built from
         channel          TEXT               the channel name
-        fire_at          TEXT               the instant the alert was planned for
+        fire_at          TEXT               the instant the alert was planned for (a notice: its action's)
         state            TEXT               pending | sending | sent | failed | superseded | missed
         reason           TEXT               a named reason for failed/superseded/missed (`permanent`, ...)
         attempts         INTEGER            delivery attempts started
         first_attempt_at, last_attempt_at, sent_at, next_retry_at   TEXT or NULL
         last_error       TEXT               the last delivery error, secrets redacted
         updated_at       TEXT               last change of the row
+        kind             TEXT               the webhook type (`deadline.overdue`, ...); NULL in version-1 rows
+        action_id        INTEGER            a notice's action (deadline_actions.id)
     deadlines_seen  when each (deadline_id, due) was first seen while its due was still ahead;
                     a deadline that passed before it was ever seen sends nothing.
+    deadline_actions, deadline_state   what people did (ack, snooze, done, reopen) and what is in
+                    force per (deadline_id, due): ledger_state.py.
 
 Instants are stored as fixed-width UTC text (`2021-05-20T21:00:00.000000Z`), so text order is time
 order and the file stays readable with the sqlite3 shell. `pending` rows wait for a delivery slot
@@ -38,56 +44,24 @@ from pathlib import Path
 
 import structlog
 
-from alertd.store.base import FINAL_STATES, OPEN_STATES, Mark, NewRow, Row, StoreError
+from alertd.store.base import FINAL_STATES, OPEN_STATES, Mark, NewRow, Row
 from alertd.store.integrity import check_ledger
+from alertd.store.ledger_state import LedgerError, StateTables
 from alertd.store.rows import fmt, parse, row_from_sql, unreadable
+from alertd.store.sqlite_schema import SCHEMA_VERSION, upgrade
 from alertd.store.sqlwrites import execute_write, storage_error
 from alertd.store.writebehind import Pending, Write
 
 __all__ = ["LEDGER_FILE", "SCHEMA_VERSION", "Ledger", "LedgerError", "fmt", "parse"]
 
 LEDGER_FILE = "ledger.sqlite3"  # in the state directory (`alertd run` writes it, `alertd status` reads it)
-SCHEMA_VERSION = 1
 _CHUNK = 500  # SQLite's default limit on bound parameters is 999 (older builds)
 RETRY_WRITE = 1.0  # seconds between attempts to write what the storage refused
 
 log = structlog.get_logger("alertd.store.ledger")
 
-_SCHEMA = """
-CREATE TABLE deliveries (
-    key TEXT PRIMARY KEY,
-    deadline_id TEXT NOT NULL,
-    lead TEXT NOT NULL,
-    due TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    fire_at TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending','sending','sent','failed','superseded','missed')),
-    reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_attempt_at TEXT,
-    last_attempt_at TEXT,
-    sent_at TEXT,
-    next_retry_at TEXT,
-    last_error TEXT,
-    updated_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX deliveries_by_deadline ON deliveries (deadline_id, due);
-CREATE INDEX deliveries_open ON deliveries (state) WHERE state IN ('pending', 'sending');
-CREATE INDEX deliveries_by_update ON deliveries (updated_at);
-CREATE TABLE deadlines_seen (
-    deadline_id TEXT NOT NULL,
-    due TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (deadline_id, due)
-) WITHOUT ROWID;
-"""
-
 _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
-            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at")
-
-
-class LedgerError(StoreError):
-    """The ledger cannot be opened or written: the message names the path and the cause."""
+            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, kind, action_id")
 
 
 def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
@@ -102,7 +76,7 @@ def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
         raise LedgerError(f"cannot write ledger {path} ({exc}): fix its permissions or free disk space") from None
 
 
-class Ledger:
+class Ledger(StateTables):
     """The SQLite ledger, a `Store` (base.py). Every method is one short transaction; reads use indexes."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -110,6 +84,7 @@ class Ledger:
         self.path = path
         self.pending = Pending()
         self.readonly = False
+        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -134,18 +109,17 @@ class Ledger:
             if mode.lower() != "wal":
                 raise LedgerError(f"ledger {path}: cannot switch to WAL journal mode (got {mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
-            if version == 0:
-                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-                if tables:
-                    raise LedgerError(f"ledger {path} has tables but no alertd schema version: "
-                                      "not an alertd ledger; move it away")
-                # One transaction: a failure leaves no half-made schema behind.
-                conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-            elif version > SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
                 raise LedgerError(f"ledger {path} has schema version {version}, newer than this alertd "
                                   f"understands ({SCHEMA_VERSION}); run a newer alertd")
-            # A later release migrates here: `if version == 1: ...; PRAGMA user_version = 2`.
-            check_ledger(conn, path, SCHEMA_VERSION, error=LedgerError)
+            if version:  # a ledger of another shape is refused before a migration trips over it
+                check_ledger(conn, path, version, error=LedgerError)
+            try:
+                upgrade(conn, version)
+            except ValueError as exc:
+                raise LedgerError(f"ledger {path} {exc}") from None
+            if version != SCHEMA_VERSION:
+                check_ledger(conn, path, SCHEMA_VERSION, error=LedgerError)
             _probe_write(conn, path)
         except LedgerError:
             conn.close()
@@ -178,7 +152,8 @@ class Ledger:
             raise LedgerError(f"cannot read ledger {path}: {exc}") from None
         if version != SCHEMA_VERSION:
             conn.close()
-            raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}")
+            hint = ": start `alertd run` (or run `alertd ack`) once to upgrade it" if version < SCHEMA_VERSION else ""
+            raise LedgerError(f"ledger {path} has schema version {version}; this alertd reads {SCHEMA_VERSION}{hint}")
         try:
             check_ledger(conn, path, SCHEMA_VERSION, error=LedgerError)
         except LedgerError:
@@ -198,6 +173,7 @@ class Ledger:
         if self.pending:
             log.error("ledger.unwritten_at_exit", path=str(self.path), writes=len(self.pending.writes),
                       consequence="deliveries sent since the storage failed may be sent again after a restart")
+        self._close_watch()
         self.conn.close()
 
     def __enter__(self) -> Ledger:
@@ -301,6 +277,33 @@ class Ledger:
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""
         return dict(self.conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
+
+    def unfinished_for(self, pairs: Iterable[tuple[str, datetime]]) -> list[Row]:
+        """Rows still pending or sending of those (deadline id, due) pairs (a partial index holds only those)."""
+        wanted = {(i, fmt(due)) for i, due in pairs}
+        ids = sorted({i for i, _ in wanted})
+        out = []
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            out += [self._row(r) for r in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM deliveries WHERE deadline_id IN ({','.join('?' * len(chunk))}) "
+                "AND state IN ('pending', 'sending')", chunk) if (r[1], r[3]) in wanted]
+        if not self.pending.rows:
+            return out
+        held = self.pending.rows  # writes the storage refused, as they will be
+        return ([r for r in out if r.key not in held]
+                + [r for r in held.values() if r.state in OPEN_STATES and (r.deadline_id, fmt(r.due)) in wanted])
+
+    def received_after_due(self, deadline_id: str, due: datetime, *, before: datetime) -> list[str]:
+        """Channels sent (or being sent) a repeat or escalation for this due, planned at or before `before`."""
+        found = {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT channel FROM deliveries WHERE deadline_id = ? AND due = ? "
+            "AND state IN ('sent', 'sending') AND kind IN ('deadline.overdue', 'deadline.escalation') "
+            "AND fire_at <= ?", (deadline_id, fmt(due), fmt(before)))}
+        found |= {r.channel for r in self.pending.rows.values()  # writes the storage refused, as they will be
+                  if r.deadline_id == deadline_id and r.due == due and r.state in ("sent", "sending")
+                  and r.kind in ("deadline.overdue", "deadline.escalation") and r.fire_at <= before}
+        return sorted(found)
 
     def iter_all(self) -> Iterator[Row]:
         for r in self.conn.execute(f"SELECT {_COLUMNS} FROM deliveries ORDER BY fire_at, key"):

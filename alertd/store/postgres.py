@@ -44,7 +44,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _row(r: Sequence) -> Row:
     return Row(r[0], r[1], r[2], _utc(r[3]), r[4], _utc(r[5]), r[6], r[7], r[8], _utc(r[9]),  # type: ignore[arg-type]
-               _utc(r[10]), _utc(r[11]), _utc(r[12]), r[13], _utc(r[14]), r[15])  # type: ignore[arg-type]
+               _utc(r[10]), _utc(r[11]), _utc(r[12]), r[13], _utc(r[14]), claimed_by=r[15])  # type: ignore[arg-type]
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:

@@ -27,10 +27,11 @@ def parse(text: str | None) -> datetime | None:
 def row_from_sql(r: Sequence) -> Row:
     """A `deliveries` row as SELECTed in COLUMNS order; raises TypeError/ValueError for bad values."""
     return Row(r[0], r[1], r[2], parse(r[3]), r[4], parse(r[5]), r[6], r[7], r[8], parse(r[9]),  # type: ignore[arg-type]
-               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]))  # type: ignore[arg-type]
+               parse(r[10]), parse(r[11]), parse(r[12]), r[13], parse(r[14]), r[15], r[16])  # type: ignore[arg-type]
 
 
-_ROW_TYPES = (str, str, str, str, str, str, str, (str, type(None)), int, *((str, type(None)),) * 6)
+_ROW_TYPES = (str, str, str, str, str, str, str, (str, type(None)), int, *((str, type(None)),) * 6, (str, type(None)),
+              (int, type(None)))
 
 
 def unreadable(path: Path, table: str, values: Sequence, version: int) -> str:

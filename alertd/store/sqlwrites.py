@@ -18,14 +18,14 @@ def execute_write(conn: sqlite3.Connection, write: Write) -> None:
         rows, now = args
         stamp = fmt(now)
         conn.executemany(
-            "INSERT INTO deliveries (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO deliveries (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at, "
+            "kind, action_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
             "updated_at = excluded.updated_at, "
             "next_retry_at = CASE WHEN excluded.state = 'pending' THEN deliveries.next_retry_at END "
             "WHERE deliveries.state IN ('pending', 'sending')",
-            ((r.key, r.deadline_id, r.lead, fmt(r.due), r.channel, fmt(r.fire_at), r.state, r.reason, stamp)
-             for r in rows))
+            ((r.key, r.deadline_id, r.lead, fmt(r.due), r.channel, fmt(r.fire_at), r.state, r.reason, stamp,
+              r.kind, r.action_id) for r in rows))
     elif op == "see":
         pairs, now = args
         stamp = fmt(now)

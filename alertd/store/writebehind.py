@@ -62,7 +62,7 @@ def apply(op: str, args: tuple[Any, ...], get: Callable[[str], Row | None]) -> d
 def _recorded(r: NewRow, old: Row | None, now: datetime) -> Row | None:
     if old is None:
         return Row(r.key, r.deadline_id, r.lead, r.due, r.channel, r.fire_at, r.state, r.reason, 0, None, None, None,
-                   None, None, now)
+                   None, None, now, kind=r.kind, action_id=r.action_id)
     if old.state not in OPEN_STATES:
         return None  # a final row is left alone
     return dataclasses.replace(old, state=r.state, reason=r.reason, updated_at=now,

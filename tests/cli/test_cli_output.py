@@ -33,7 +33,7 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
     (["--bogus"], "usage: alertd [-h] [--version] COMMAND ...", "alertd: error: unrecognized arguments: --bogus"),
     ([], "usage: alertd [-h] [--version] COMMAND ...",
      "alertd: error: the following arguments are required: COMMAND (one of check, plan, run, test, ics, status, "
-     "demo)"),
+     "demo, ack, snooze, done, reopen)"),
     (["frobnicate"], "usage: alertd [-h] [--version] COMMAND ...", "alertd: error: argument COMMAND: invalid choice:"),
     (["plan", "--bogus"], "usage: alertd plan [-h] [-c DIR] [--from T] [--until T] [--json]",
      "alertd plan: error: unrecognized arguments: --bogus"),
@@ -43,7 +43,7 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
      "alertd test: error: unrecognized arguments: extra"),
     (["test"], "usage: alertd test [-h] [-c DIR] CHANNEL",
      "alertd test: error: the following arguments are required: CHANNEL"),
-    (["status", "-n", "many"], "usage: alertd status [-h] [-c DIR] [--json] [-n N]",
+    (["status", "-n", "many"], "usage: alertd status [-h] [-c DIR] [--json] [-n N] [ID ...]",
      "alertd status: error: argument -n/--limit: invalid int value: 'many'"),
 ])
 def test_a_usage_error_names_the_argument_under_the_commands_usage(capsys, argv: list[str], usage: str,

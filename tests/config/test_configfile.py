@@ -20,6 +20,10 @@ VALUES = {  # the first value of each is valid
     "notes": ["n", "", None, 5],
     "links": [["https://example.org"], [], "x", None],
     "tags": [["a", "b"], [], [True], None],
+    "status": ["done", "open", "cancelled", "finished", "", None, 1],
+    "repeat": ["30m", "0", None, 5, ["30m"]],
+    "repeat_for": ["1d", None, 3],
+    "escalate": [[{"after": "15m", "channels": ["ops"]}], [], None, "15m", [{"after": "1h"}]],
     "extra": ["x", "y"],
 }
 

@@ -115,11 +115,14 @@ def test_a_damaged_ledger_stops_the_start_with_one_line(receiver, daemon_factory
     receiver.wait_posts(30)
     assert d.stop() == 0
     path = tmp_path / "state" / "ledger.sqlite3"
-    if damage == "page":
-        size = path.stat().st_size
+    if damage == "page":  # the root page of the deliveries table: a page certainly in use
+        conn = sqlite3.connect(path)
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'deliveries'").fetchone()[0]
+        conn.close()
         with path.open("r+b") as f:
-            f.seek((size // 4096 // 2) * 4096 + 64)
-            f.write(b"\x5a" * 3000)
+            f.seek((root - 1) * page_size)  # its header: a page type that does not exist, cell counts
+            f.write(b"\x5a" * 64)
     else:  # an open row with a date that is not one
         conn = sqlite3.connect(path)
         with conn:

@@ -59,7 +59,9 @@ def test_status_json_shows_next_recent_and_failures_beside_a_running_daemon(afte
     result = status(tmp_path, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"next", "recent", "failures"}
+    assert set(report) == {"deadlines", "next", "recent", "failures"}
+    assert [(i["id"], i["state"], i["next_alert"] and i["next_alert"]["lead"]) for i in report["deadlines"]] == [
+        ("far", "open", "P1D"), ("accepted", "open", None), ("refused", "open", None)]
 
     assert [(i["deadline"], i["lead"]) for i in report["next"]] == [("far", "P1D"), ("far", "PT1H"), ("far", "PT0S")]
     first = report["next"][0]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from alertd.store.base import NewRow
-from alertd.store.ledger import Ledger, LedgerError
+from alertd.store.ledger import SCHEMA_VERSION, Ledger, LedgerError
 from alertd.store.lock import StateLock, StateLockError
 from tests.smalldisk import small_disk
 
@@ -150,13 +150,15 @@ def test_a_corrupt_page_is_found_at_open_not_at_the_first_alert(tmp_path: Path) 
             opener(path)
 
 
-def test_a_table_of_another_shape_under_the_right_version_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("version", "openers"), [(SCHEMA_VERSION, (Ledger.open, Ledger.open_readonly)),
+                                                 (1, (Ledger.open,))])  # an old one: before migrating it
+def test_a_table_of_another_shape_under_the_right_version_is_refused(tmp_path: Path, version: int, openers) -> None:
     path = tmp_path / "ledger.sqlite3"
     conn = sqlite3.connect(path)
     conn.executescript("CREATE TABLE deliveries (key TEXT PRIMARY KEY, state TEXT); "
-                       "CREATE TABLE deadlines_seen (deadline_id, due, first_seen); PRAGMA user_version = 1;")
+                       f"CREATE TABLE deadlines_seen (deadline_id, due, first_seen); PRAGMA user_version = {version};")
     conn.close()
-    for opener in (Ledger.open, Ledger.open_readonly):
+    for opener in openers:
         with pytest.raises(LedgerError, match=rf"ledger {path} has a table 'deliveries' of the shape .* "
                                               r"\(found columns: key, state\)"):
             opener(path)

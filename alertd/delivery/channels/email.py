@@ -73,6 +73,8 @@ def _html(msg: Message) -> str:
     parts = [f"<h2>{e(one_line(msg.title))}</h2>", f"<p><strong>{e(msg.headline)}</strong><br>Due {dues}</p>"]
     if msg.late_note:
         parts.append(f"<p><em>{e(msg.late_note)}</em></p>")
+    if msg.remark:
+        parts.append(f"<blockquote>{e(msg.remark)}</blockquote>")
     if msg.notes:
         parts.append(f"<p>{e(msg.notes)}</p>")
     if msg.links:
@@ -80,6 +82,9 @@ def _html(msg: Message) -> str:
         parts.append(f"<ul>{items}</ul>")
     if msg.tags:
         parts.append(f"<p>Tags: {e(', '.join(msg.tags))}</p>")
+    if msg.hint:
+        what, _, command = msg.hint.partition(": ")
+        parts.append(f"<p>{e(what)}: <code>{e(command)}</code></p>")
     return "<!doctype html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 

@@ -77,9 +77,11 @@ def link(url: str) -> str:
 
 def blocks(msg: Message) -> list[dict[str, Any]]:
     """The Block Kit layout: header, when (zones + how far), notes, links, tags."""
-    when = [f"*{escape(msg.headline.capitalize())}*", *(f"Due {escape(str(d))}" for d in msg.dues)]
+    when = [f"*{escape(msg.headline[:1].upper() + msg.headline[1:])}*", *(f"Due {escape(str(d))}" for d in msg.dues)]
     if msg.late_note:
         when.append(f"_{escape(msg.late_note)}_")
+    if msg.remark:
+        when.append(f"> {escape(msg.remark)}")
     out: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(one_line(msg.title), _HEADER_MAX)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": _clip_lines(when, _SECTION_MAX)}},
@@ -92,6 +94,10 @@ def blocks(msg: Message) -> list[dict[str, Any]]:
     if msg.tags:
         tags = [{"type": "mrkdwn", "text": f"`{escape(tag)}`"} for tag in msg.tags[:_CONTEXT_MAX]]
         out.append({"type": "context", "elements": tags})
+    if msg.hint:
+        what, _, command = msg.hint.partition(": ")
+        text = f"{escape(what)}: `{escape(command)}`"
+        out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     return out
 
 

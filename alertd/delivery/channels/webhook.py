@@ -28,21 +28,33 @@ __all__ = ["WebhookSender", "payload", "sign"]
 
 
 def payload(note: Notification, *, now: datetime, channel_zone: str | None = None) -> dict[str, Any]:
-    """The JSON document docs/webhook.md describes, for `note` sent at `now`."""
+    """The JSON document docs/webhook.md describes, for `note` sent at `now`.
+
+    Alerts carry `lead`, `scheduled_for`, `late_by_seconds` and `ack_command`; after the due also
+    `overdue_by_seconds`, and an escalation its `escalation_step`. A notice (`deadline.acknowledged`,
+    `deadline.done`, `deadline.snoozed`) carries `by`, `note`, `at` and `until` (a snooze's end) instead.
+    """
     d = note.deadline
-    return {
-        "type": note.kind,
-        "timestamp": rfc3339(now),
-        "data": {
-            "alert_id": note.key,
-            "deadline": {"id": d.id, "title": d.title, "due": rfc3339(d.due), "due_local": due_local(d),
-                         "timezone": d.timezone, "notes": d.notes, "links": list(d.links), "tags": list(d.tags)},
-            "lead": note.lead.iso,
-            "scheduled_for": rfc3339(note.scheduled_for),
-            "late_by_seconds": note.late_by_seconds,
-            "text": render(note, now=now, channel_zone=channel_zone).text,
-        },
+    data: dict[str, Any] = {
+        "alert_id": note.key,
+        "deadline": {"id": d.id, "title": d.title, "due": rfc3339(d.due), "due_local": due_local(d),
+                     "timezone": d.timezone, "notes": d.notes, "links": list(d.links), "tags": list(d.tags)},
     }
+    action = note.action
+    if action is not None:
+        data |= {"by": action.by, "note": action.note, "at": rfc3339(action.at),
+                 "until": rfc3339(action.until) if action.until is not None else None}
+    else:
+        data |= {"lead": note.lead.iso, "scheduled_for": rfc3339(note.scheduled_for),
+                 "late_by_seconds": note.late_by_seconds}
+        if note.lead.is_after_due:
+            data["overdue_by_seconds"] = max(int((now - d.due).total_seconds()), 0)
+        if note.step:
+            data["escalation_step"] = note.step
+        if note.kind != "alertd.test":
+            data["ack_command"] = f"alertd ack {d.id}"
+    data["text"] = render(note, now=now, channel_zone=channel_zone).text
+    return {"type": note.kind, "timestamp": rfc3339(now), "data": data}
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -211,7 +211,7 @@ def test_slack_gets_block_kit_and_a_text_fallback(receiver: Receiver) -> None:
     body = receiver.seen[0].json()
     assert body["text"] == "Ten US diplomats must leave Russia: in 1 day (due Fri 21 May 2021, 24:00 MSK)"
     kinds = [b["type"] for b in body["blocks"]]
-    assert kinds == ["header", "section", "section", "context"]
+    assert kinds == ["header", "section", "section", "context", "context"]
     assert body["blocks"][0]["text"] == {"type": "plain_text", "text": "Ten US diplomats must leave Russia"}
     when = body["blocks"][1]["text"]["text"]
     assert "*In 1 day*" in when
@@ -219,6 +219,8 @@ def test_slack_gets_block_kit_and_a_text_fallback(receiver: Receiver) -> None:
     assert "Fri 21 May 2021, 21:00 UTC" in when
     assert "Fri 21 May 2021, 17:00 EDT (America/New_York)" in when
     assert [e["text"] for e in body["blocks"][3]["elements"]] == ["`russia`", "`usa`", "`diplomacy`"]
+    assert body["blocks"][4]["elements"] == [{"type": "mrkdwn",
+                                              "text": "To acknowledge: `alertd ack us-diplomats-leave-russia`"}]
 
 
 def test_slack_429_waits_for_retry_after_then_delivers(receiver: Receiver) -> None:
