@@ -16,10 +16,9 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
-import pytest
 import yaml
 
-from alertd.config import load_config
+from alertd.config import fastyaml, load_config
 from alertd.core.display import rfc3339
 from alertd.core.planner import plan
 
@@ -128,15 +127,11 @@ def test_the_receiver_answers_after_its_delay_and_records_times() -> None:
         assert receiver.arrived[0] >= started
 
 
-def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from alertd.config import fastyaml  # noqa: PLC0415 - patched below
-
+def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_path: Path) -> None:
     gen.generate(tmp_path, 400, start=date(2030, 1, 1), per_file=150)
     fast = load_config(tmp_path / "alertd", env={})
     assert all(fastyaml.load(p.read_text())[0] for p in (tmp_path / "alertd").iterdir())  # the path is taken
-    monkeypatch.setattr(fastyaml, "ENABLED", False)
-    slow = load_config(tmp_path / "alertd", env={})
+    slow = load_config(tmp_path / "alertd", env={}, fast_yaml=False)
     assert fast.deadlines == slow.deadlines
     assert fast.warnings == slow.warnings
     assert fast.channels == slow.channels

@@ -103,8 +103,10 @@ def digest_of(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=20).digest()
 
 
-def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = None) -> FilePart:
-    """Read, parse and validate one file. `pool` shares equal values across files."""
+def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = None, *,
+              fast_yaml: bool = True) -> FilePart:
+    """Read, parse and validate one file. `pool` shares equal values across files; `fast_yaml`:
+    see sources.read_source."""
     display = str(path)
     if raw is None:
         try:
@@ -115,7 +117,7 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
             return part
     part = FilePart(path, display, digest_of(raw), cacheable=True)
     try:
-        located = read_source(path, display, raw=raw)
+        located = read_source(path, display, raw=raw, fast_yaml=fast_yaml)
     except SourceError as exc:
         part.cacheable = False
         part.problems.append(Problem(display, exc.line, str(exc), exc.hint))

@@ -57,26 +57,27 @@ class ConfigCache:
 
 
 def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache | None = None,
-                parallel: bool | None = None) -> Config:
+                parallel: bool | None = None, fast_yaml: bool = True) -> Config:
     """Load every config file below `directory`; raises ConfigError listing every problem.
 
     With `cache`, files whose bytes did not change since the last load with the same cache are
     not parsed again, and the cache is updated to this load's files. `parallel`: see readers.py
-    (None: read large configs with a forked helper when that can help).
+    (None: read large configs with a forked helper when that can help). `fast_yaml=False` reads
+    every YAML file with PyYAML alone (same result: the benchmark and the tests compare).
     """
     # Loading makes millions of short-lived objects and no cycles worth collecting: with the
     # cyclic GC on, its passes over the growing heap cost a third of the time at 100k deadlines.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load_config(directory, env, cache, parallel)
+        return _load_config(directory, env, cache, parallel, fast_yaml)
     finally:
         if paused:
             gc.enable()
 
 
 def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | None,
-                 parallel: bool | None) -> Config:
+                 parallel: bool | None, fast_yaml: bool) -> Config:
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",
                                    "pass --config DIR or set ALERTD_CONFIG_DIR")])
@@ -86,7 +87,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
     pool: dict[Any, Any] = {}
     previous = dict(cache.parts) if cache is not None else {}
-    parts = _read_all(directory, files, env, pool, cache=cache, parallel=parallel)
+    parts = _read_all(directory, files, env, pool, cache=cache, parallel=parallel, fast_yaml=fast_yaml)
     for attempt in itertools.count():
         merged = _Merged(directory, parts)
         ctx = merged.context()
@@ -100,7 +101,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         # (or holds a duplicate id, whose message needs its entries): read it again. With the
         # same context on the next pass it resolves in place; a duplicate keeps its entries.
         keep = bool(merged.unsettle) or attempt > 0
-        again = read_parts([(files[i], None) for i in stale], env, pool, parallel=parallel,
+        again = read_parts([(files[i], None) for i in stale], env, pool, parallel=parallel, fast_yaml=fast_yaml,
                            then=None if keep else functools.partial(settle, ctx=ctx))
         for i, part in zip(stale, again, strict=True):
             parts[i] = part
@@ -142,7 +143,7 @@ _CONTEXT_LINE = re.compile(rb"^(?:[\[{\"'][ \t]*)*(?:defaults|channels)\b", re.M
 
 
 def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: dict[Any, Any], *,
-              cache: ConfigCache | None, parallel: bool | None) -> list[FilePart]:
+              cache: ConfigCache | None, parallel: bool | None, fast_yaml: bool) -> list[FilePart]:
     """Every file's part: from the cache when its bytes are unchanged, else read (maybe in parallel).
 
     The files that look like they set defaults or define channels are read first; the context
@@ -165,7 +166,7 @@ def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: 
         else:
             rest.append(i)
     for i, path, raw in first:
-        parts[i] = read_part(path, env, pool, raw=raw)
+        parts[i] = read_part(path, env, pool, raw=raw, fast_yaml=fast_yaml)
     then = None
     if SETTLE:
         ctx = _Merged(directory, [p for p in parts if p is not None], check_ids=False).context()
@@ -173,7 +174,8 @@ def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: 
             settle(parts[i], ctx)  # type: ignore[arg-type]
         then = functools.partial(settle, ctx=ctx)
     first.clear()
-    for i, part in zip(rest, read_parts([(files[i], None) for i in rest], env, pool, parallel=parallel, then=then),
+    todo = [(files[i], None) for i in rest]
+    for i, part in zip(rest, read_parts(todo, env, pool, parallel=parallel, fast_yaml=fast_yaml, then=then),
                        strict=True):
         parts[i] = part
     return parts  # type: ignore[return-value]

@@ -44,7 +44,8 @@ def _cpus() -> int:
 
 
 def read_parts(todo: list[tuple[Path, bytes | None]], env: Mapping[str, str], pool: dict[Any, Any], *,
-               parallel: bool | None = None, then: Callable[[FilePart], None] | None = None) -> list[FilePart]:
+               parallel: bool | None = None, fast_yaml: bool = True,
+               then: Callable[[FilePart], None] | None = None) -> list[FilePart]:
     """The parts of `todo` [(path, raw bytes or None to read)], in order.
 
     `parallel=None` decides by size, CPUs and threads; True forks whenever there are two files
@@ -56,7 +57,7 @@ def read_parts(todo: list[tuple[Path, bytes | None]], env: Mapping[str, str], po
     def read(some: list[tuple[Path, bytes | None]], pool: dict[Any, Any]) -> list[FilePart]:
         out = []
         for path, raw in some:
-            part = read_part(path, env, pool, raw=raw)
+            part = read_part(path, env, pool, raw=raw, fast_yaml=fast_yaml)
             if then is not None:
                 then(part)
             out.append(part)

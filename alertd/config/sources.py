@@ -90,8 +90,12 @@ def read_bytes(path: Path) -> bytes:
         raise SourceError(f"cannot read file: {exc.strerror}") from None
 
 
-def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
-    """Read (unless `raw` is given) and parse one file; raises SourceError with a line where known."""
+def read_source(path: Path, display: str, raw: bytes | None = None, *, fast_yaml: bool = True) -> Located:
+    """Read (unless `raw` is given) and parse one file; raises SourceError with a line where known.
+
+    `fast_yaml=False` reads YAML with PyYAML only, never through fastyaml.py (same data and lines:
+    the benchmark and the differential tests compare the two).
+    """
     if raw is None:
         raw = read_bytes(path)
     try:
@@ -104,15 +108,16 @@ def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
         ) from None
     if "\x00" in text:
         raise SourceError("not a text file (contains NUL bytes)", text[: text.index("\x00")].count("\n") + 1)
-    located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+    located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display, fast_yaml)
     located.refs_possible = "$" in text or _DOLLAR_ESCAPE.search(text) is not None
     return located
 
 
 # --- YAML -----------------------------------------------------------------------------
 
-def _read_yaml(text: str, display: str) -> Located:
-    fast, data = fastyaml.load(text)  # exact or declined; declined files (and all errors) go below
+def _read_yaml(text: str, display: str, fast_yaml: bool) -> Located:
+    # exact or declined; declined files (and all errors) go below
+    fast, data = fastyaml.load(text) if fast_yaml else (False, None)
     item_lines: dict[Loc, int] = _scan_deadline_lines(text, data) if fast else {}
     if not fast:
         try:
