@@ -37,8 +37,11 @@ def parse_versions(spec: str) -> list[tuple[str, str]]:
     return out
 
 
+PARTS = ("ready", "check", "burst")
+
+
 def run(spec: str, n: int, rounds: int, *, burst: int, idle_window: float, ready_timeout: float,
-        quick: bool) -> dict[str, Any]:
+        quick: bool, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
     versions = [(label, rev, tree_at(rev)) for label, rev in parse_versions(spec)]
     config = prepare(n)
     done: list[dict[str, Any]] = []
@@ -52,24 +55,24 @@ def run(spec: str, n: int, rounds: int, *, burst: int, idle_window: float, ready
     with Receiver(delay=0.05) as receiver:
         for i in range(rounds):
             row: dict[str, Any] = {"load": loadavg(), "ready": {}, "check": {}, "burst": {}}
-            for label, _, tree in versions:
+            for label, _, tree in versions if "ready" in parts else ():
                 print(f"compare: round {i + 1}, {label}: READY/idle/reload at {n}", flush=True)
                 row["ready"][label] = asdict(measure_ready_idle(alertd_copy(config / "alertd", argv_run(tree)),
                                                                 timeout=ready_timeout, idle_window=idle_window,
                                                                 reload=True))
-            for label, _, tree in versions:
+            for label, _, tree in versions if "check" in parts else ():
                 print(f"compare: round {i + 1}, {label}: check at {n}", flush=True)
                 out = WORK / f"compare-check-{label}-{n}.txt" if i == 0 else None
                 t, code = timed(cli_at(tree, ["check", "--config", str(config / "alertd")]), out)
                 row["check"][label] = t if code == 0 else None
-            for label, _, tree in versions:
+            for label, _, tree in versions if "burst" in parts else ():
                 print(f"compare: round {i + 1}, {label}: burst of {burst}", flush=True)
                 row["burst"][label] = asdict(measure_burst(
                     f"compare-{label}", lambda d, t=tree: argv_run(t)(d / "alertd"), burst, receiver,
                     lead=10.0 if quick else 20.0, ready_timeout=ready_timeout, settle=30.0 if quick else 60.0))
             done.append(row)
     identical = "not compared"
-    if len(versions) >= 2:
+    if len(versions) >= 2 and "check" in parts:
         (first, _, first_tree), others = versions[0], versions[1:]
         window = ["plan", "--json", "--from", "2000-01-01", "--until", "2100-01-01", "--config",
                   str(config / "alertd")]

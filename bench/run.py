@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline-timeout", type=float, default=600.0, help="seconds the baseline gets")
     p.add_argument("--versions", default=compare.DEFAULT_VERSIONS,
                    help="compare: LABEL=REV,... ('.' = this tree, uncommitted edits included)")
+    p.add_argument("--compare-parts", default=",".join(compare.PARTS),
+                   help=f"compare: which of {', '.join(compare.PARTS)} to run (default: all)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if args.quick:
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if "compare" in only:
         measure("compare", lambda: compare.run(args.versions, max(sizes), args.runs, burst=args.burst,
                                                idle_window=args.idle_window, ready_timeout=args.ready_timeout,
-                                               quick=args.quick))
+                                               quick=args.quick, parts=tuple(args.compare_parts.split(","))))
     store.write_text(json.dumps(results, indent=1), encoding="utf-8")
     report = render(results)
     out.write_text(report, encoding="utf-8")

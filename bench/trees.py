@@ -11,26 +11,27 @@ from pathlib import Path
 
 from harness import ROOT, WORK
 
-# Runs the `alertd` package found in the directory given first, not the one installed (editable)
-# in the venv; the rest of argv is alertd's command line.
-BOOT = """
+# Makes `import alertd` find the package in the directory given first, not the one installed
+# (editable) in the venv; the rest of argv is for the code that follows.
+PREAMBLE = """
 import sys
 tree = sys.argv.pop(1)
 sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
 sys.path.insert(0, tree)
-from alertd.cli import main
 import alertd
 assert alertd.__file__.startswith(tree), alertd.__file__
-sys.exit(main())
 """
+BOOT = PREAMBLE + "from alertd.cli import main\nsys.exit(main())\n"  # alertd's command line
 
 
 def tree_at(rev: str) -> Path | None:
     """A directory holding the `alertd` package as it was at git revision `rev` (unpacked once
-    under bench/work); ROOT itself for "." (this tree, uncommitted edits included); None when
-    git cannot give it."""
+    under bench/work); ROOT itself for "." (this tree, uncommitted edits included); `rev` itself
+    when it is a directory holding an `alertd` package; None when git cannot give it."""
     if rev == ".":
         return ROOT
+    if (Path(rev) / "alertd" / "__init__.py").exists():  # a directory holding a copy of the package
+        return Path(rev).resolve()
     sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", f"{rev}^{{commit}}"],
                          capture_output=True, text=True, check=False)
     if sha.returncode != 0:

@@ -1,6 +1,6 @@
-"""Each file is resolved as soon as it is read, against the defaults and channels of the files
-that look like they set them (a guess by their lines); where the guess is wrong, the files are
-read again. Either way the result is the plain reading's: every file whole, then resolved."""
+"""The context a file's deadlines are resolved in comes from every other file, however they
+write it: defaults and channels in any file and form apply to all; an id used in two files
+names both lines; a due written once is one object however many deadlines share it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from alertd import config as config_module
 from alertd.config import ConfigCache, load_config
 from alertd.config.problems import ConfigError
 
@@ -24,52 +23,44 @@ deadlines:
 """
 
 
-def outcome(directory: Path, cache: ConfigCache | None = None) -> tuple:
+def outcome(directory: Path, *, fast_yaml: bool = True) -> tuple:
     try:
-        config = load_config(directory, env={}, cache=cache)
+        config = load_config(directory, env={}, fast_yaml=fast_yaml)
     except ConfigError as exc:
         return ("error", [str(p) for p in exc.problems])
     return ("ok", [(d, str(d.source)) for d in config.deadlines], [str(w) for w in config.warnings])
 
 
-def plain(directory: Path) -> tuple:
-    config_module.SETTLE = False
-    try:
-        return outcome(directory)
-    finally:
-        config_module.SETTLE = True
-
-
-# Files that set defaults or define channels with no line starting with the key: valid, but
-# unseen by the guess (an indented TOML table, YAML explicit keys).
-UNSEEN_DEFAULTS = {
+# Files that set defaults or define channels with no line starting with the key (an indented
+# TOML table, YAML explicit keys): a removed optimisation once guessed the context by lines.
+DEFAULTS_WITHOUT_A_KEY_LINE = {
     "a.toml": '  [defaults]\n  timezone = "Asia/Tokyo"\n  channels = ["ops"]\n',
     "a.yaml": "? defaults\n: {timezone: Asia/Tokyo, channels: [ops]}\n",
 }
 
 
-@pytest.mark.parametrize("name", sorted(UNSEEN_DEFAULTS))
-def test_defaults_the_guess_misses_still_apply(tmp_path: Path, name: str) -> None:
-    (tmp_path / name).write_text(UNSEEN_DEFAULTS[name])
+@pytest.mark.parametrize("name", sorted(DEFAULTS_WITHOUT_A_KEY_LINE))
+def test_defaults_written_in_any_form_apply(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text(DEFAULTS_WITHOUT_A_KEY_LINE[name])
     (tmp_path / "b-channels.yaml").write_text("channels:\n  ops:\n    type: console\n")
     (tmp_path / "c-deadlines.yaml").write_text(DEADLINES)
     config = load_config(tmp_path, env={})
     assert [(d.timezone, d.channels) for d in config.deadlines] == [("Asia/Tokyo", ("ops",))] * 2
     assert config.deadlines[0].due == datetime(2031, 5, 21, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
-    assert outcome(tmp_path) == plain(tmp_path)
+    assert outcome(tmp_path) == outcome(tmp_path, fast_yaml=False)
 
 
-def test_a_channel_the_guess_misses_is_defined(tmp_path: Path) -> None:
+def test_a_channel_defined_by_an_explicit_key_is_defined(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("? channels\n: {ops: {type: console}}\n")
     (tmp_path / "b.yaml").write_text(DEADLINES.replace("    due: 2031-05-22\n", "    due: 2031-05-22\n"
                                                        "    channels: [ops]\n"))
     (tmp_path / "c.yaml").write_text("defaults:\n  channels: [ops]\n")
     result = outcome(tmp_path)
     assert result[0] == "ok", result
-    assert result == plain(tmp_path)
+    assert result == outcome(tmp_path, fast_yaml=False)
 
 
-def test_duplicates_across_settled_files_name_both_lines(tmp_path: Path) -> None:
+def test_duplicates_across_files_name_both_lines(tmp_path: Path) -> None:
     (tmp_path / "00.yaml").write_text("defaults:\n  channels: [ops]\nchannels:\n  ops:\n    type: console\n")
     (tmp_path / "d1.yaml").write_text(DEADLINES)
     (tmp_path / "d2.yaml").write_text(DEADLINES.replace("reply-due", "other"))
@@ -77,34 +68,13 @@ def test_duplicates_across_settled_files_name_both_lines(tmp_path: Path) -> None
     assert result[0] == "error"
     assert result[1] == [f"{tmp_path / 'd2.yaml'}:2: deadline 'leave-by-friday' is defined twice: here and at "
                          f"{tmp_path / 'd1.yaml'}:2\n  hint: deadline ids must be unique across all config files"]
-    assert result == plain(tmp_path)
+    assert result == outcome(tmp_path, fast_yaml=False)
 
 
-def test_a_loaded_config_keeps_no_entries_only_ids_and_deadlines(tmp_path: Path) -> None:
+def test_a_due_written_once_is_one_object(tmp_path: Path) -> None:
     (tmp_path / "00.yaml").write_text("defaults:\n  channels: [ops]\nchannels:\n  ops:\n    type: console\n")
-    (tmp_path / "d1.yaml").write_text(DEADLINES)
-    cache = ConfigCache()
-    config = load_config(tmp_path, env={}, cache=cache)
-    part = cache.parts[tmp_path / "d1.yaml"]
-    assert part.settled and part.entries == []
-    assert part.ids == ("leave-by-friday", "reply-due")
-    assert part.resolved is not None and part.resolved[1].deadlines == config.deadlines
-
-
-def test_resolved_deadlines_cross_a_pipe_whole(tmp_path: Path) -> None:
-    """What the forked reader sends back: equal deadlines, same sources, one due object per due."""
-    import pickle  # noqa: PLC0415 - only this test pickles
-
-    (tmp_path / "00.yaml").write_text("defaults:\n  channels: [ops]\nchannels:\n  ops:\n    type: console\n")
-    (tmp_path / "d1.yaml").write_text(DEADLINES + "  - id: same-due\n    title: Same\n    due: 2031-05-22\n"
-                                      "    tags: [x]\n    notes: n\n")
-    cache = ConfigCache()
-    load_config(tmp_path, env={}, cache=cache)
-    resolved = cache.parts[tmp_path / "d1.yaml"].resolved[1]
-    back = pickle.loads(pickle.dumps(resolved, protocol=pickle.HIGHEST_PROTOCOL))
-    assert back == resolved
-    assert [str(d.source) for d in back.deadlines] == [str(d.source) for d in resolved.deadlines]
-    assert resolved.deadlines[1].written is resolved.deadlines[2].written  # one due text, one zone
-    assert back.deadlines[1].written is back.deadlines[2].written
-    empty = type(resolved)((), ())
-    assert pickle.loads(pickle.dumps(empty)) == empty
+    (tmp_path / "d1.yaml").write_text(DEADLINES + "  - id: same-due\n    title: Same\n    due: 2031-05-22\n")
+    deadlines = load_config(tmp_path, env={}, cache=ConfigCache()).deadlines
+    assert [d.id for d in deadlines] == ["leave-by-friday", "reply-due", "same-due"]
+    assert deadlines[1].written is deadlines[2].written  # one due text, one zone
+    assert deadlines[0].written is not deadlines[1].written
