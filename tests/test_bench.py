@@ -1,4 +1,5 @@
-"""The benchmark's own pieces on small input: the generator and the harness's pure parts.
+"""The benchmark's own pieces on small input: the generator, the harness's pure parts, the
+receiver, the spawn-and-measure path on stand-in daemons, the compare rules and RESULTS.md.
 
 The benchmark itself never runs here (`make bench` does that); these stay fast.
 """
