@@ -13,6 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_LINES = {"alertd": 400, "bench": 300}
+SCRATCH = REPO / "bench" / "work"  # the bench's git-ignored output, with other revisions' alertd unpacked in it
 
 
 def cycles(package: str) -> list[list[str]]:
@@ -74,6 +75,7 @@ def test_a_cycle_through_a_lazy_import_is_found(tmp_path: Path, monkeypatch: pyt
 @pytest.mark.parametrize("top", sorted(MAX_LINES))
 def test_no_module_is_over_its_size(top: str) -> None:
     limit = MAX_LINES[top]
-    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in (REPO / top).rglob("*.py")}
+    sizes = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in (REPO / top).rglob("*.py")
+             if not p.is_relative_to(SCRATCH)}
     assert sizes, f"no modules found under {top}/"
     assert {path: n for path, n in sizes.items() if n > limit} == {}, f"modules over {limit} lines"

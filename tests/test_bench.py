@@ -1,16 +1,19 @@
-"""The benchmark's own pieces on small input: the generator and the harness's pure parts.
+"""The benchmark's own pieces on small input: the generator, the harness's pure parts, the
+receiver, the spawn-and-measure path on stand-in daemons, the compare rules and RESULTS.md.
 
 The benchmark itself never runs here (`make bench` does that); these stay fast.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
+import importlib
 import os
 import shutil
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from alertd.config import load_config
+from alertd.config import fastyaml, load_config
 from alertd.core.display import rfc3339
 from alertd.core.planner import plan
 
@@ -27,18 +30,28 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def load(name: str) -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # run.py imports gen.py from beside it
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    """A bench/ file as the bench runs it: bench/ on sys.path, so its files import each other."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
 
 
 gen = load("gen")
+harness = load("harness")
+receiver = load("receiver")
+ready = load("ready")
+compare = load("compare")
 run = load("run")
+
+
+def wait_until(condition: Callable[[], bool], ceiling: float = 30.0) -> bool:
+    """Poll `condition` until it holds; the ceiling only stops a broken test from hanging."""
+    end = time.monotonic() + ceiling
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def test_the_generator_is_deterministic_and_splits_files(tmp_path: Path) -> None:
@@ -78,15 +91,15 @@ def test_proc_stat_is_read_past_a_process_name_with_spaces_and_parens() -> None:
     # utime, stime, cutime, cstime (fields 14-17); threads (20)
     fields = ["S", *["0"] * 10, "250", "50", "30", "20", *["0"] * 2, "7"]
     line = "1234 (my (odd) name) " + " ".join(fields) + " 0 0"
-    stat = run.parse_proc_stat(line)
-    assert stat["cpu"] == 350 / run.CLK_TCK
+    stat = harness.parse_proc_stat(line)
+    assert stat["cpu"] == 350 / harness.CLK_TCK
     assert stat["threads"] == 7
 
 
 def test_proc_stat_and_status_of_this_process() -> None:
     pid = os.getpid()
-    stat = run.parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
-    status = run.parse_proc_status(Path(f"/proc/{pid}/status").read_text())
+    stat = harness.parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
+    status = harness.parse_proc_status(Path(f"/proc/{pid}/status").read_text())
     assert stat["cpu"] > 0
     assert stat["threads"] >= 1
     assert status["VmRSS"] > 1_000_000
@@ -94,19 +107,19 @@ def test_proc_stat_and_status_of_this_process() -> None:
 
 
 def test_medians_skip_what_was_not_measured() -> None:
-    assert run.median([3.0, None, 1.0, 2.0]) == 2.0
-    assert run.median([None, None]) is None
-    assert run.ratio(10.0, 2.0) == "5.0x"
-    assert run.ratio(None, 2.0) == "n/a"
-    assert run.fmt(None) == "not measured"
+    assert harness.median([3.0, None, 1.0, 2.0]) == 2.0
+    assert harness.median([None, None]) is None
+    assert harness.ratio(10.0, 2.0) == "5.0x"
+    assert harness.ratio(None, 2.0) == "n/a"
+    assert harness.fmt(None) == "not measured"
 
 
 def test_the_cpu_model_comes_from_cpuinfo() -> None:
-    assert run.cpu_model("processor\t: 0\nmodel name\t: Example CPU @ 2GHz\n") == "Example CPU @ 2GHz"
+    assert harness.cpu_model("processor\t: 0\nmodel name\t: Example CPU @ 2GHz\n") == "Example CPU @ 2GHz"
 
 
 def test_the_notify_listener_hears_ready_and_gives_up_on_silence(tmp_path: Path) -> None:
-    listener = run.NotifyListener(tmp_path)
+    listener = harness.NotifyListener(tmp_path)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.sendto(b"STATUS=loading\nREADY=1", listener.path)
@@ -118,25 +131,24 @@ def test_the_notify_listener_hears_ready_and_gives_up_on_silence(tmp_path: Path)
 
 
 def test_the_receiver_answers_after_its_delay_and_records_times() -> None:
-    with run.Receiver(delay=0.05) as receiver, httpx.Client() as client:
+    with receiver.Receiver(delay=0.05) as server, httpx.Client(timeout=30) as client:
         started = time.time()
         for _ in range(2):
-            assert client.post(receiver.url, json={"n": 1}).status_code == 200
-        assert len(receiver.arrived) == 2
-        assert len(receiver.answered) == 2
-        assert receiver.answered[0] - receiver.arrived[0] >= 0.045
-        assert receiver.arrived[0] >= started
+            assert client.post(server.url, json={"n": 1}).status_code == 200
+        # the receiver notes an answer after sending it: the client may have it a moment before
+        assert wait_until(lambda: len(server.answered) == 2)
+        assert len(server.arrived) == 2
+        assert started <= server.arrived[0] <= server.answered[0] <= server.arrived[1] <= server.answered[1]
+        for arrived, answered in zip(server.arrived, server.answered, strict=True):
+            assert answered - arrived >= 0.045  # its delay (wall clock; a little slack for clock granularity)
+            assert answered - arrived < 10  # and not stuck: a generous ceiling, for a loaded machine
 
 
-def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from alertd.config import fastyaml  # noqa: PLC0415 - patched below
-
+def test_the_generated_config_loads_the_same_with_and_without_the_fast_path(tmp_path: Path) -> None:
     gen.generate(tmp_path, 400, start=date(2030, 1, 1), per_file=150)
     fast = load_config(tmp_path / "alertd", env={})
     assert all(fastyaml.load(p.read_text())[0] for p in (tmp_path / "alertd").iterdir())  # the path is taken
-    monkeypatch.setattr(fastyaml, "ENABLED", False)
-    slow = load_config(tmp_path / "alertd", env={})
+    slow = load_config(tmp_path / "alertd", env={}, fast_yaml=False)
     assert fast.deadlines == slow.deadlines
     assert fast.warnings == slow.warnings
     assert fast.channels == slow.channels
@@ -167,7 +179,7 @@ def test_a_daemon_that_signals_ready_is_measured_reload_included(tmp_path: Path)
         copies.append(Path(shutil.copytree(tmp_path / "alertd", scratch / "config")))
         return fake("ready")(scratch)
 
-    result = run.measure_ready_idle(command_for, timeout=10, idle_window=0.3, reload=True)
+    result = ready.measure_ready_idle(command_for, timeout=10, idle_window=0.3, reload=True)
     assert result.ready is not None
     assert result.ready < 10
     assert result.rss > 1_000_000
@@ -179,7 +191,7 @@ def test_a_daemon_that_signals_ready_is_measured_reload_included(tmp_path: Path)
 
 
 def test_a_daemon_that_never_signals_ready_is_reported_not_measured() -> None:
-    result = run.measure_ready_idle(fake("silent"), timeout=0.5, idle_window=0.3, reload=True)
+    result = ready.measure_ready_idle(fake("silent"), timeout=0.5, idle_window=0.3, reload=True)
     assert result.ready is None
     assert result.rss is None
     assert result.idle_cpu is None
@@ -187,7 +199,70 @@ def test_a_daemon_that_never_signals_ready_is_reported_not_measured() -> None:
 
 
 def test_a_daemon_that_exits_is_reported_with_its_exit_code() -> None:
-    result = run.measure_ready_idle(lambda _tmp: [sys.executable, "-c", "raise SystemExit(78)"], timeout=10,
+    result = ready.measure_ready_idle(lambda _tmp: [sys.executable, "-c", "raise SystemExit(78)"], timeout=10,
                                     idle_window=0.3)
     assert result.ready is None
     assert result.note == "exited with 78 before READY"
+
+
+def test_versions_to_compare_are_labelled_revisions_in_order() -> None:
+    assert compare.parse_versions("before=ddfb0f6,after=.") == [("before", "ddfb0f6"), ("after", ".")]
+    assert compare.parse_versions(compare.DEFAULT_VERSIONS)[-1] == ("after", ".")
+    for bad in ("ddfb0f6", "before=", "=x", "a=x,a=y"):
+        with pytest.raises(ValueError, match=r"LABEL=REV|repeat"):
+            compare.parse_versions(bad)
+
+
+def test_a_goal_holds_by_its_stated_rule() -> None:
+    assert compare.held("within 10% of before", [4.0, 4.2, 4.4], [4.5, 4.6, 4.7]) == "held"  # 4.6 <= 4.62
+    assert compare.held("within 10% of before", [4.0, 4.2, 4.4], [4.7, 4.7, 4.7]) == "NOT held"
+    assert compare.held("<= 200 MB", [None], [199e6]) == "held"
+    assert compare.held("<= 200 MB", [150e6], [201e6]) == "NOT held"
+    assert compare.held("no worse", [0.03, 0.04, 0.05], [0.05, 0.05, 0.04]) == "held"  # within before's runs
+    assert compare.held("no worse", [0.03, 0.04, 0.05], [0.06, 0.06, 0.04]) == "NOT held"
+    assert compare.held("no worse", [0.03], [None]) == ""  # not measured: no verdict
+    assert compare.held("", [1.0], [2.0]) == ""
+
+
+def section(**extra: object) -> dict:
+    return {"date": "2030-01-01 00:00 UTC", "runs": 2, "sizes": [1000], "load": "0.5 0.5 0.5 / 0.6 0.6 0.6",
+            "command": "--quick", **extra}
+
+
+def spawn(**fields: object) -> dict:
+    return dataclasses.asdict(harness.Run(**fields))
+
+
+def test_results_md_has_every_section_in_its_format() -> None:
+    results = {
+        "check": section(rows=[{"n": 1000, "before": 0.66, "after": 0.5, "pyyaml": 0.19, "identical": "check output "
+                                "identical", "phases": {"parse (fast path)": 0.02}}]),
+        "ready": section(idle_window=20.0, runs_by={
+            "alertd 1000": [spawn(ready=0.6, rss=70e6, cpu_ready=0.6, idle_cpu=0.04, reload=0.05)] * 2,
+            "baseline 1000": [spawn(note="no READY=1 within 600 s")]}),
+        "burst": section(burst=2000, runs_by={"alertd": [spawn(ready=1.0, burst={"first": 0.019, "all_within": 1.87,
+                                                                                  "delivered": 2000, "last": 1.87})]}),
+        "compare": section(versions=[["before", "ddfb0f6"], ["after", "."]], size=100000, burst=2000,
+                           idle_window=20.0, identical="after vs before: check output identical", notes=[],
+                           rounds=[{"load": load, "check": {"before": 4.4, "after": c},
+                                    "ready": {"before": spawn(ready=4.5, rss=138e6, idle_cpu=0.04),
+                                              "after": spawn(ready=r, rss=170e6, idle_cpu=0.04)},
+                                    "burst": {"before": spawn(burst={"first": 0.02, "all_within": 1.9}),
+                                              "after": spawn(burst={"first": 0.02, "all_within": 1.8})}}
+                                   for load, c, r in (("1.0 0.9 0.8", 4.0, 4.2), ("1.5 1.2 1.0", 4.2, 4.0))]),
+    }
+    text = run.render(results)
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## Config loading: `alertd check`", "## Daemon: READY, memory, idle cost",
+                        "## Midnight burst: 2,000 alerts due at one instant",
+                        "## Before and after a change: before = ddfb0f6, after = .", "## Not measured, and why"]
+    assert "| 1,000 | 0.66 s | 0.50 s | 1.3x | 0.19 s | check output identical |" in text
+    assert "| 1,000 | RSS at READY | 70 MB | not measured | n/a | <= 300 MB at 100k |" in text
+    assert "| first delivery | 19 ms | not measured | n/a |" in text
+    assert "- baseline at 1000: no READY=1 within 600 s" in text
+    assert "the machine was shared" in text
+    assert "1.0 0.9 0.8, 1.5 1.2 1.0" in text  # each round's load average
+    assert ("| READY | 4.50 s | 4.10 s | before 4.50 s, 4.50 s; after 4.20 s, 4.00 s | within 10% of before | held |"
+            in text)
+    assert "| RSS at READY | 138 MB | 170 MB |" in text
+    assert "| `alertd check` | 4.40 s | 4.10 s |" in text

@@ -94,11 +94,19 @@ def test_a_taken_port_is_a_clear_error(metrics: Metrics) -> None:
 
 
 def test_closing_the_server_releases_its_port(metrics: Metrics) -> None:
+    metrics.config_loaded(ok=True, at=AT, deadlines=3)
     first = start_metrics_server("127.0.0.1:0", metrics)
     port = first.port
+    assert scrape(first.url)[("alertd_deadlines", ())] == 3
     first.close()
-    again = start_metrics_server(f"127.0.0.1:{port}", metrics)
-    again.close()
+    with pytest.raises(ConnectionRefusedError):  # nothing listens there any more
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    again = start_metrics_server(f"127.0.0.1:{port}", metrics)  # the same port can be listened on again
+    try:
+        assert again.port == port
+        assert scrape(again.url)[("alertd_deadlines", ())] == 3
+    finally:
+        again.close()
 
 
 def test_an_address_no_interface_has_is_a_clear_error(metrics: Metrics) -> None:

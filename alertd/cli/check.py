@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from alertd.config import load_or_report
+from alertd.config import Config, load_or_report
 from alertd.core.display import due_text, printable, rfc3339
 from alertd.core.leads import Lead
 from alertd.core.model import AfterDue
@@ -15,7 +15,7 @@ from alertd.core.planner import next_alert
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
 
-__all__ = ["after_text", "cmd_check"]
+__all__ = ["after_text", "cmd_check", "write_check"]
 
 
 def after_text(after: AfterDue) -> str:
@@ -31,6 +31,12 @@ def cmd_check(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> i
     config = load_or_report(config_dir, err)
     if config is None:
         return EX_FAIL
+    write_check(config, now=now, out=out, err=err)
+    return EX_OK
+
+
+def write_check(config: Config, *, now: datetime, out: TextIO, err: TextIO) -> None:
+    """check's report of a loaded config: each deadline's due and next alert, then a summary."""
     redact = Redactor(config.secrets)
     upcoming = 0
     lines: list[str] = []  # written and redacted at once: 300,000 lines for 100,000 deadlines
@@ -58,4 +64,3 @@ def cmd_check(config_dir: Path, *, now: datetime, out: TextIO, err: TextIO) -> i
     print(f"config OK: {n} deadline{'s' if n != 1 else ''}, {c} channel{'s' if c != 1 else ''}, "
           f"{upcoming} with alerts still to fire, {len(config.files)} file{'s' if len(config.files) != 1 else ''}",
           file=out)
-    return EX_OK

@@ -2,7 +2,7 @@
 
 The flow, one module each: `sources` finds and parses files (`fastyaml` is PyYAML's exact
 fast path), `secretrefs` expands `${NAME}`, `schema` validates, `filepart` turns one file
-into its part, `readers` reads many (half in a forked helper when large), `resolve` meets
+into its part, `readers` reads many (some in a forked helper when large), `resolve` meets
 entries with the defaults, `load` merges the parts under the cross-file rules, and
 `problems`/`report` collect and print every error at once.
 """

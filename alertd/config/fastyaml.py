@@ -15,12 +15,14 @@ Proof, per file:
 - features whose meaning the two parsers (YAML 1.1 and 1.2) might not share send the
   file to PyYAML: tags (`!`), anchors and aliases (`&`, `*`), merge keys (`<<`),
   directives, several documents, tabs, odd characters, multi-line or nested flow
-  collections, indicators starting a flow scalar; so does every yaml-rs error and every
-  float, null or non-string key. So do deep block indentation and long digit runs, which
-  yaml-rs handles by recursion (a stack overflow kills the process) and big-int arithmetic.
-  (Nulls: with libyaml, PyYAML marks plain scalars with style '' rather than None, so
-  sources.py's path reads a plain `~`, `null` or empty value as that text, not None.
-  yaml-rs gives None for all of them and the spelling is lost, so such files decline.)
+  collections, indicators starting a flow scalar; so does every yaml-rs error, every
+  non-string key, and every float or null value. So do deep block indentation and long digit
+  runs, which yaml-rs handles by recursion (a stack overflow kills the process) and big-int
+  arithmetic.
+  (Nulls: sources.py's PyYAML path reads a plain empty value, `~`, `null`, `Null` or
+  `NULL` as None, and yaml-rs reads the same spellings as None; but a None here is not
+  checked against that list, so a file whose yaml-rs reading holds a null is declined
+  (`_text`) and read by PyYAML. Config files rarely hold nulls: it only costs speed.)
 - a typed int or bool is turned back into its text. That is exact only when it was
   written canonically (`0`, `42`, `-7`, `true`, `false`): str() gives the text back.
   So every plain token in the file that yaml-rs would type is checked to be canonical;
@@ -42,8 +44,6 @@ try:  # optional at import: without it every file takes the PyYAML path
     import yaml_rs
 except ImportError:  # pragma: no cover - yaml-rs is a dependency; kept for partial installs
     yaml_rs = None
-
-ENABLED = True  # the benchmark and the differential tests switch the fast path off
 
 # Anything whose meaning could differ between the parsers, where YAML would read it as
 # syntax (a tag, anchor or alias after a separator; a merge key; a directive; an indicator
@@ -95,7 +95,7 @@ class _Unsure(Exception):
 
 def load(text: str) -> tuple[bool, Any]:
     """(True, data) when yaml-rs's reading is provably PyYAML's; (False, None) otherwise."""
-    if (not ENABLED or yaml_rs is None or not _flat_flow(text) or _unsure_syntax(text) or _too_deep(text)
+    if (yaml_rs is None or not _flat_flow(text) or _unsure_syntax(text) or _too_deep(text)
             or not _single_document(text)):
         return False, None
     try:
@@ -214,7 +214,7 @@ def _text(value: Any, typed: list[bool]) -> str:
     if kind is int:
         typed.append(True)
         return str(value)
-    raise _Unsure  # None and floats lose their spelling (~ or null, 1.10 or 1.1); others are not ours
+    raise _Unsure  # a float loses its spelling (1.10 or 1.1); a null is declined too (module docstring)
 
 
 def _tokens_canonical(text: str) -> bool:

@@ -1,14 +1,14 @@
 """One config file read on its own: its defaults, channels and validated deadline entries.
 
 Nothing here looks at another file, so a file's `FilePart` depends only on its bytes (and,
-for a file with `${...}` references, the environment): the config cache (config.py) reuses
+for a file with `${...}` references, the environment): the config cache (load.py) reuses
 the parts of unchanged files on reload. Cross-file rules (ids and channel names unique,
-defaults set once, channels defined) are config.py's; resolving entries is resolve.py's.
+defaults set once, channels defined) are load.py's; resolving entries is resolve.py's.
 
 Memory: a part keeps compact `Entry` tuples, not the parsed tree nor pydantic models, and
 repeated values (zone names, channel lists, tags) are shared through `pool`, so loading
-100,000 deadlines never holds the whole parsed config at once. A part resolved as soon as it
-was read (config.py) lets even its entries go: it keeps their ids and its resolved deadlines.
+100,000 deadlines never holds the whole parsed config at once; a file's text and line marks
+go as soon as it is read (a problem found later reads the file again for its line).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Entry(NamedTuple):
 
 @dataclass
 class FilePart:
-    """What one file contributes. `located` is kept while it may be needed for a line."""
+    """What one file contributes. `located` is the parsed file, for lines: kept only while needed."""
 
     path: Path
     display: str
@@ -83,11 +83,9 @@ class FilePart:
     channels: list[tuple[str, Any]] = field(default_factory=list)  # (name, validated channel)
     entries: list[Entry] = field(default_factory=list)
     located: Located | None = None
-    # Set by resolve.settle: the entries were resolved against a context (`resolved` holds its
-    # key and the result) and let go; `ids` keeps their ids, in order, for the cross-file rules.
-    settled: bool = False
-    ids: tuple[str, ...] = ()
-    resolved: tuple[tuple, Any] | None = None  # (context key, Resolved) of the last resolution
+    # (context key and skips, Resolved) of the last resolution (resolve.resolved_for): a reload
+    # with the same context reuses its Deadline objects.
+    resolved: tuple[tuple, Any] | None = None
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of `loc` in this file; re-reads the file if its parse was let go."""
@@ -110,8 +108,10 @@ def digest_of(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=20).digest()
 
 
-def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = None) -> FilePart:
-    """Read, parse and validate one file. `pool` shares equal values across files."""
+def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = None, *,
+              fast_yaml: bool = True) -> FilePart:
+    """Read, parse and validate one file. `pool` shares equal values across files; `fast_yaml`:
+    see sources.read_source."""
     display = str(path)
     if raw is None:
         try:
@@ -122,7 +122,7 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
             return part
     part = FilePart(path, display, digest_of(raw), cacheable=True)
     try:
-        located = read_source(path, display, raw=raw)
+        located = read_source(path, display, raw=raw, fast_yaml=fast_yaml)
     except SourceError as exc:
         part.cacheable = False
         part.problems.append(Problem(display, exc.line, str(exc), exc.hint))
@@ -130,13 +130,19 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
     part.located = located
     part.cacheable = not located.refs_possible
     data, located.data = located.data, None  # the parsed tree goes as soon as this file is read
+    _read_data(part, data, env, pool, refs_possible=located.refs_possible)
+    part.located = None  # its text and line marks: a problem found later reads the file again
+    return part
+
+
+def _read_data(part: FilePart, data: Any, env: Any, pool: dict[Any, Any], *, refs_possible: bool) -> None:
     if data is None:
-        return part
+        return
     if not isinstance(data, dict):
         part.error((), "the file must be a mapping with keys defaults, channels, deadlines")
-        return part
+        return
     unresolved: set[tuple] = set()  # where a `${NAME}` could not be expanded: no further errors there
-    if located.refs_possible:  # expanding a file with no `$` would only copy it
+    if refs_possible:  # expanding a file with no `$` would only copy it
         errors: list[tuple[tuple, str]] = []
         data = expand_tree(data, env, part.secrets, errors, secret=is_secret_field)
         for loc, message in errors:
@@ -151,7 +157,6 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
         _read_channels(part, data["channels"], unresolved)
     if data.get("deadlines") is not None:
         _read_deadlines(part, data["deadlines"], pool)
-    return part
 
 
 def _read_defaults(part: FilePart, raw: Any) -> None:

@@ -8,27 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import gc
-import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alertd.config.afterdue import read_written
-from alertd.config.filepart import Entry, FilePart, digest_of, read_part
+from alertd.config.filepart import Entry, FilePart, digest_of
 from alertd.config.problems import ConfigError, Problem
-from alertd.config.readers import read_parts
-from alertd.config.resolve import Context, Resolved, lead_problems, parse_leads, resolved_for, settle
+from alertd.config.readers import ReadStats, read_parts
+from alertd.config.resolve import Context, lead_problems, parse_leads, resolved_for
 from alertd.config.sources import SourceError, read_bytes, scan_config_dir
 from alertd.core.model import Deadline
 
 __all__ = ["DEFAULT_REMIND", "Config", "ConfigCache", "load_config"]
 
 DEFAULT_REMIND = ("1d", "1h", "0")
-SETTLE = True  # resolve each file as it is read (see _read_all); the tests compare with it off
 
 
 @dataclass(frozen=True)
@@ -59,19 +55,21 @@ class ConfigCache:
 
 
 def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache | None = None,
-                parallel: bool | None = None) -> Config:
+                parallel: bool | None = None, fast_yaml: bool = True, stats: ReadStats | None = None) -> Config:
     """Load every config file below `directory`; raises ConfigError listing every problem.
 
     With `cache`, files whose bytes did not change since the last load with the same cache are
     not parsed again, and the cache is updated to this load's files. `parallel`: see readers.py
-    (None: read large configs with a forked helper when that can help).
+    (None: read large configs with a forked helper when that can help); `stats`, when given, is
+    filled in with how that went. `fast_yaml=False` reads every YAML file with PyYAML alone
+    (same result: the benchmark and the tests compare).
     """
     # Loading makes millions of short-lived objects and no cycles worth collecting: with the
     # cyclic GC on, its passes over the growing heap cost a third of the time at 100k deadlines.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _load_config(directory, env, cache, parallel)
+        return _load_config(directory, env, cache, _Reading(parallel, fast_yaml, stats or ReadStats()))
     except ConfigError:
         raise
     except Exception as exc:
@@ -87,39 +85,32 @@ def load_config(directory: Path, *, env: Mapping[str, str], cache: ConfigCache |
             gc.enable()
 
 
-def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | None,
-                 parallel: bool | None) -> Config:
+@dataclass(frozen=True)
+class _Reading:
+    """How files are read: see load_config."""
+
+    parallel: bool | None
+    fast_yaml: bool
+    stats: ReadStats
+
+
+def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | None, how: _Reading) -> Config:
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), None, "config directory does not exist",
                                    "pass --config DIR or set ALERTD_CONFIG_DIR")])
     files, problems = scan_config_dir(directory)
     if not files:
         problems.append(Problem(str(directory), None, "no *.yaml, *.yml or *.toml files found", warning=True))
-    pool: dict[Any, Any] = {}
-    previous = dict(cache.parts) if cache is not None else {}
-    parts = _read_all(directory, files, env, pool, cache=cache, parallel=parallel)
-    for attempt in itertools.count():
-        merged = _Merged(directory, parts)
-        ctx = merged.context()
-        results: list[Resolved | None] = [
-            None if part.path in merged.unsettle else resolved_for(part, ctx, merged.skips.get(part.path, ()))
-            for part in parts]
-        stale = [i for i, r in enumerate(results) if r is None]
-        if not stale:
-            break
-        # A settled file was resolved against other defaults or channels than the config gives
-        # (or holds a duplicate id, whose message needs its entries): read it again. With the
-        # same context on the next pass it resolves in place; a duplicate keeps its entries.
-        keep = bool(merged.unsettle) or attempt > 0
-        again = read_parts([(files[i], None) for i in stale], env, pool, parallel=parallel,
-                           then=None if keep else functools.partial(settle, ctx=ctx))
-        for i, part in zip(stale, again, strict=True):
-            parts[i] = part
+    previous = cache.parts if cache is not None else {}
+    parts = _read_all(directory, files, env, previous, how)
+    merged = _Merged(directory, parts)
+    merged.check_ids(parts)
+    ctx = merged.context()
     problems += merged.problems
     deadlines: list[Deadline] = []
-    for resolved in results:
-        if resolved is None:  # the loop above ends only when every part is resolved
-            raise RuntimeError("a config part was left unresolved")
+    for part in parts:  # a part resolved while the helper read (see _read_all) in an equal context is kept
+        resolved = resolved_for(part, ctx, merged.skips.get(part.path, ()))
+        ctx.forget_dues()  # a due is mostly repeated within its file: the cache would hold MBs to the end
         deadlines.extend(resolved.deadlines)
         problems.extend(resolved.problems)
     secrets = set().union(*(p.secrets for p in parts)) if parts else set()
@@ -131,9 +122,9 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
     problems.sort(key=lambda p: (p.path, p.line or 0))  # file by file, top to bottom
     problems = _once_per_reference(problems)
     for part in parts:
-        part.located = None  # lines are found again from the file if ever needed
+        part.located = None  # a file read again for a problem's line: found again if ever needed
     if cache is not None:
-        cache.reused = sum(1 for p in parts if previous.get(p.path) is p)  # not those read again above
+        cache.reused = sum(1 for p in parts if previous.get(p.path) is p)
         cache.parts = {p.path: p for p in parts if p.cacheable}
     if any(not p.warning for p in problems):
         raise ConfigError(problems, frozenset(secrets))
@@ -169,46 +160,38 @@ def _once_per_reference(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-# A line that may set defaults or define channels (YAML `defaults:`, `"channels":`, `{defaults:`;
-# TOML `[defaults]`, `[channels.x]`, `channels.x.type =`). Only a guess of which files give the
-# context: a file it misses is found out after reading and read again (`_load_config`).
-_CONTEXT_LINE = re.compile(rb"^(?:[\[{\"'][ \t]*)*(?:defaults|channels)\b", re.MULTILINE)
+def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], cached: Mapping[Path, FilePart],
+              how: _Reading) -> list[FilePart]:
+    """Every file's part: the cached one when the file's bytes are unchanged, else read (maybe in
+    parallel). A file is read again to be parsed (from the page cache): holding every file's bytes
+    from here through the reading would cost as much memory as the config's size.
 
-
-def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: dict[Any, Any], *,
-              cache: ConfigCache | None, parallel: bool | None) -> list[FilePart]:
-    """Every file's part: from the cache when its bytes are unchanged, else read (maybe in parallel).
-
-    The files that look like they set defaults or define channels are read first; the context
-    they give (with the cached parts) is what every other file is resolved against as soon as it
-    is read (`settle`): entries are let go file by file instead of all living at once.
+    While a forked helper reads its share, this process resolves the parts it read itself against
+    the context they and the cached parts give. The final resolution keeps such a result only if
+    the whole config gives the same context (and no duplicate id skips an entry of the part):
+    `resolved_for` compares the keys, so a file elsewhere that sets defaults only costs time.
     """
     parts: list[FilePart | None] = [None] * len(files)
-    first: list[tuple[int, Path, bytes | None]] = []  # read first, with the bytes read here
-    rest: list[int] = []  # read later (their bytes again, from the page cache: holding every
-    # file's bytes through the whole load would cost as much memory as the config's size)
+    todo: list[int] = []
     for i, path in enumerate(files):
-        raw = None
-        with contextlib.suppress(SourceError):  # an unreadable file is reported by read_part
-            raw = read_bytes(path)
-        old = cache.parts.get(path) if cache is not None else None
-        if raw is not None and old is not None and old.digest == digest_of(raw):
-            parts[i] = old
-        elif SETTLE and (raw is None or _CONTEXT_LINE.search(raw)):
-            first.append((i, path, raw))
-        else:
-            rest.append(i)
-    for i, path, raw in first:
-        parts[i] = read_part(path, env, pool, raw=raw)
-    then = None
-    if SETTLE:
-        ctx = _Merged(directory, [p for p in parts if p is not None], check_ids=False).context()
-        for i, _, _ in first:
-            settle(parts[i], ctx)  # type: ignore[arg-type]
-        then = functools.partial(settle, ctx=ctx)
-    first.clear()
-    for i, part in zip(rest, read_parts([(files[i], None) for i in rest], env, pool, parallel=parallel, then=then),
-                       strict=True):
+        old = cached.get(path)
+        if old is not None:
+            with contextlib.suppress(SourceError):  # an unreadable file is reported when it is read
+                if old.digest == digest_of(read_bytes(path)):
+                    parts[i] = old
+                    continue
+        todo.append(i)
+
+    def meanwhile(mine: list[FilePart]) -> None:
+        ctx = _Merged(directory, [p for p in parts if p is not None] + mine).context()
+        for part in mine:
+            resolved_for(part, ctx)
+            ctx.forget_dues()
+
+    pool: dict[Any, Any] = {}  # equal values (zone names, channel lists, ...) shared across files
+    read = read_parts([files[i] for i in todo], env, pool, parallel=how.parallel, fast_yaml=how.fast_yaml,
+                      stats=how.stats, meanwhile=meanwhile)
+    for i, part in zip(todo, read, strict=True):
         parts[i] = part
     return parts  # type: ignore[return-value]
 
@@ -216,14 +199,13 @@ def _read_all(directory: Path, files: list[Path], env: Mapping[str, str], pool: 
 class _Merged:
     """The cross-file rules: defaults set once, channel names and deadline ids unique."""
 
-    def __init__(self, directory: Path, parts: list[FilePart], *, check_ids: bool = True) -> None:
+    def __init__(self, directory: Path, parts: list[FilePart]) -> None:
         self.directory = directory
         self.problems: list[Problem] = []
         self.defaults: dict[str, tuple[Any, FilePart]] = {}
         self.channel_parts: dict[str, FilePart] = {}
         self.channels: dict[str, Any] = {}
         self.skips: dict[Path, list[int]] = {}
-        self.unsettle: set[Path] = set()  # settled files a duplicate id was found in: read them again
         for part in parts:
             self.problems.extend(part.problems)
             for key, value in part.defaults:
@@ -243,26 +225,15 @@ class _Merged:
                 else:
                     self.channels[name] = channel
                     self.channel_parts[name] = part
-        if check_ids:
-            self._check_ids(parts)
 
-    def _check_ids(self, parts: list[FilePart]) -> None:
-        first: dict[str, tuple[FilePart, Entry | None]] = {}  # None: in a settled part
+    def check_ids(self, parts: list[FilePart]) -> None:
+        """Deadline ids unique across files: a repeat is a problem, and its entry is skipped."""
+        first: dict[str, tuple[FilePart, Entry]] = {}
         for part in parts:
-            if part.settled:  # only ids are left: a duplicate's message needs the entries again
-                for deadline_id in part.ids:
-                    if deadline_id in first:
-                        self.unsettle.update((part.path, first[deadline_id][0].path))
-                    else:
-                        first[deadline_id] = (part, None)
-                continue
             for e in part.entries:
                 seen = first.setdefault(e.id, (part, e))
                 if seen[1] is not e:
                     other, at = seen
-                    if at is None:
-                        self.unsettle.update((part.path, other.path))
-                        continue
                     line = at.line or other.line_of(("deadlines", at.index))
                     there = f"{other.display}:{line}" if line else other.display
                     self.problems.append(Problem(

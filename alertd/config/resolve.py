@@ -21,7 +21,7 @@ from alertd.core.model import AfterDue, Deadline, Source
 from alertd.core.timerules import DueError, Resolution, WrittenDue, due_instant, fire_instant, parse_due
 from alertd.core.zones import get_zone
 
-__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part", "resolved_for", "settle"]
+__all__ = ["Context", "Resolved", "lead_problems", "parse_leads", "resolve_part", "resolved_for"]
 
 _DueResult = tuple[WrittenDue, datetime, Resolution] | str
 
@@ -32,34 +32,6 @@ class Resolved:
 
     deadlines: tuple[Deadline, ...]
     problems: tuple[Problem, ...]
-
-    def __reduce__(self) -> tuple:
-        # Sent by the thousand from the config reader's helper (readers.py). As columns, because
-        # unpickling holds every argument tuple it made in its memo until it is done: one per
-        # deadline, source and due, ~12 MB at 50,000 deadlines, freed at the end but leaving the
-        # heap that much larger for good.
-        return _unpack, (_pack(self.deadlines), self.problems)
-
-
-def _pack(deadlines: tuple[Deadline, ...]) -> tuple[tuple, ...]:
-    return tuple(zip(*((d.id, d.title, d.timezone, d.written.wall, d.written.instant, d.written.end_of_day, d.due,
-                        d.leads, d.channels, d.resolution, d.notes, d.links, d.tags, d.source.path, d.source.line,
-                        d.status, d.after)
-                       for d in deadlines), strict=True))
-
-
-def _unpack(columns: tuple[tuple, ...], problems: tuple[Problem, ...]) -> Resolved:
-    written: dict[tuple, WrittenDue] = {}  # a due written once for several deadlines stays one object
-    out = []
-    for (id_, title, zone, wall, instant, end_of_day, due, leads, channels, resolution, notes, links, tags, path,
-         line, status, after) in zip(*columns, strict=True):
-        key = (id(wall), id(instant), end_of_day)
-        w = written.get(key)
-        if w is None:
-            w = written[key] = WrittenDue(wall, instant, end_of_day)
-        out.append(Deadline(id_, title, zone, w, due, leads, channels, resolution, notes, links, tags,
-                            Source(path, line), status, after))
-    return Resolved(tuple(out), problems)
 
 
 @dataclass
@@ -99,7 +71,7 @@ class Context:
         return found
 
     def forget_dues(self) -> None:
-        """Drop the parsed dues (settle does after each file: at 100,000 mostly distinct dues the
+        """Drop the parsed dues (loading does after each file: at 100,000 mostly distinct dues the
         cache would hold ~17 MB through the load, for repeats that are mostly within a file)."""
         self._dues.clear()
 
@@ -138,41 +110,20 @@ def lead_problems(result: tuple) -> bool:
     return bool(result) and isinstance(result[0], tuple)
 
 
-def resolved_for(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved | None:
-    """`part` resolved in `ctx` (skipping `skip`): computed, or kept from an earlier resolution
-    against an equal context; None for a settled part resolved against another context (its
-    entries are gone: the file must be read again)."""
+def resolved_for(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
+    """`part` resolved in `ctx` (skipping `skip`): kept from its last resolution when that was
+    against an equal context and skips (a file resolved while the reader's helper read, an
+    unchanged file on reload: it keeps its `Deadline` objects), else computed and kept."""
     key = (ctx.key, tuple(skip))
     if part.resolved is not None and part.resolved[0] == key:
         return part.resolved[1]
-    if part.settled:
-        return None
     resolved = resolve_part(part, ctx, skip)
     part.resolved = (key, resolved)
     return resolved
 
 
-def settle(part: FilePart, ctx: Context) -> None:
-    """Resolve `part` in `ctx` now and let its entries go, keeping their ids.
-
-    Loading resolves each file right after reading it, against the context the config's other
-    files are expected to give, so 100,000 entries are never all alive at once (config.py
-    checks the expectation and reads a file again where it was wrong).
-    """
-    if part.settled:
-        return
-    resolved_for(part, ctx)
-    ctx.forget_dues()
-    part.ids = tuple(e.id for e in part.entries)
-    part.entries = []
-    part.settled = True
-    part.located = None  # the file's text and line marks: a later problem re-reads the file for its line
-
-
 def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Resolved:
     """The deadlines of `part`'s entries (but those at the indexes in `skip`) in `ctx`."""
-    if part.settled:
-        raise ValueError("a settled part has no entries left")
     skipped = frozenset(skip)
     out: list[Deadline] = []
     problems: list[Problem] = []

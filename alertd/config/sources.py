@@ -158,8 +158,12 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
-    """Read (unless `raw` is given) and parse one file; raises SourceError with a line where known."""
+def read_source(path: Path, display: str, raw: bytes | None = None, *, fast_yaml: bool = True) -> Located:
+    """Read (unless `raw` is given) and parse one file; raises SourceError with a line where known.
+
+    `fast_yaml=False` reads YAML with PyYAML only, never through fastyaml.py (same data and lines:
+    the benchmark and the differential tests compare the two).
+    """
     if raw is None:
         raw = read_bytes(path)
     try:
@@ -173,7 +177,7 @@ def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
     if "\x00" in text:
         raise SourceError("not a text file (contains NUL bytes)", text[: text.index("\x00")].count("\n") + 1)
     try:
-        located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display)
+        located = _read_toml(text, display) if path.suffix == ".toml" else _read_yaml(text, display, fast_yaml)
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
         # A safety net: the bounds above make these unreachable for every input we know of; if
         # one is found, the file is refused (and a daemon's reload with it), never the process.
@@ -185,8 +189,9 @@ def read_source(path: Path, display: str, raw: bytes | None = None) -> Located:
 
 # --- YAML -----------------------------------------------------------------------------
 
-def _read_yaml(text: str, display: str) -> Located:
-    fast, data = fastyaml.load(text)  # exact or declined; declined files (and all errors) go below
+def _read_yaml(text: str, display: str, fast_yaml: bool) -> Located:
+    # exact or declined; declined files (and all errors) go below
+    fast, data = fastyaml.load(text) if fast_yaml else (False, None)
     item_lines: dict[Loc, int] = _scan_deadline_lines(text, data) if fast else {}
     if not fast:
         data, item_lines, _ = _yaml_events(text)

@@ -12,7 +12,6 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from operator import attrgetter
 
 import structlog
 
@@ -33,11 +32,10 @@ __all__ = ["Engine"]
 CHUNK = 25  # deadlines decided per pass when many fall due at once: a loop turn stays short (~10 ms)
 FIRST_CHUNK = 5  # ... in the first two passes, then 10, 10, 15, 15, ... up to CHUNK: the first deliveries'
 # connections need a few loop turns to open, and short turns at the start of a burst let them through
-# sooner (measured with bench/run.py's burst: first delivery 35-42 ms -> 13-18 ms, all still ~1.3 s)
+# sooner (measured with the bench's burst, bench/burst.py: first delivery 35-42 ms -> 13-18 ms, all still ~1.3 s)
 LATE = timedelta(seconds=1)  # sent this late (catch-up, clock jump) → also logged as alert.catchup
 
 log = structlog.get_logger("alertd.daemon.engine")
-_due = attrgetter("due")
 
 
 class Engine:
@@ -50,11 +48,9 @@ class Engine:
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
         timetable.refine = self.first_alert
-        timetable.current = self.is_current
         self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
-        self._replanned: set[str] = set()  # ids a reload added or changed: they have their own entries
         self.states: dict[str, DeadlineState] = {}  # by deadline id, for its current due (none: nothing in force)
         self.on_notice_row = None  # follow.Follower.resume: an open notice row found by a retry
 
@@ -80,7 +76,7 @@ class Engine:
         self.ledger.see(((d.id, d.due) for d in self.deadlines.values() if d.due > now), now=now)
         self.load_states()
         notices = self.drop_orphans(now)
-        self.replan(self.deadlines.values(), now, bulk=True)
+        self.replan(self.deadlines.values(), now)
         return notices
 
     def replace(self, deadlines: Iterable[Deadline], now: datetime) -> tuple[int, int, int]:
@@ -98,7 +94,6 @@ class Engine:
             self.backlog = deque(i for i in self.backlog if i not in redo)
             self._queued -= redo
         self.deadlines = new
-        self._replanned.update(d.id for d in (*added, *changed))
         for i in removed:
             self.states.pop(i, None)
         self.load_states([*added, *changed])  # a changed due starts afresh: its own state, if any
@@ -110,7 +105,6 @@ class Engine:
         """Someone acted on these deadlines: read their states and decide and plan them again."""
         deadlines = list(deadlines)
         self.load_states(deadlines)
-        self._replanned.update(d.id for d in deadlines)  # their own entries now, not the far list's
         self.replan(deadlines, now)
 
     def drop_orphans(self, now: datetime) -> list:
@@ -133,14 +127,13 @@ class Engine:
             self.ledger.record(rows, now=now)
         return notices
 
-    def replan(self, deadlines: Iterable[Deadline], now: datetime, *, bulk: bool = False) -> None:
+    def replan(self, deadlines: Iterable[Deadline], now: datetime) -> None:
         """Decide every passed alert of `deadlines` and put each one's next instant in the timetable.
 
         A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
-        passed: it gets that bound as its entry, refined by the timetable when it comes near.
+        passed: it gets that bound as its entry, refined by the timetable when it reaches the top.
         """
         passed: list[Deadline] = []
-        far: list[Deadline] = []
         # id(leads) -> (their reach, now + it): lead lists are shared objects, and hashing one
         # per deadline would cost more than the rest of this loop (the deadlines keep them alive)
         limits: dict[int, tuple[timedelta, datetime]] = {}
@@ -153,10 +146,7 @@ class Engine:
                     r = reach(d.leads)
                     found = limits[id(d.leads)] = (r, now + r)
                 if d.due > found[1]:  # its earliest possible alert is after now: nothing passed
-                    if bulk:
-                        far.append(d)
-                    else:
-                        yield d.id, d.due - found[0], False
+                    yield d.id, d.due - found[0], False
                     continue
                 nxt = None
                 for a in alerts_for(d):
@@ -169,24 +159,8 @@ class Engine:
                     nxt = next_wake(d, now=now, state=states.get(d.id))
                 yield d.id, nxt, True
 
-        if bulk:  # start-up: the far deadlines wait in one sorted list (scheduler.py), the rest as entries
-            self.timetable.load(entries())
-            if far:
-                far.sort(key=_due)
-                self.timetable.add_far(far, max(r for r, _ in limits.values()))
-        else:
-            for deadline_id, nxt, exact in entries():
-                self.timetable.set_deadline(deadline_id, nxt, exact=exact)
+        self.timetable.load(entries())
         self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
-
-    def is_current(self, d: Deadline) -> bool:
-        """Whether `d`, from the timetable's far list, still stands for the deadline in force.
-
-        By value: a reload that re-read its file holds an equal object, which `replace` leaves
-        alone (it is not changed) and which only the far list stands for. Not if a reload added
-        or changed the id since (even back to an equal value): that gave it its own entry.
-        """
-        return d.id not in self._replanned and self.deadlines.get(d.id) == d
 
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""

@@ -6,23 +6,18 @@ timetable's earliest instant instead.
 
 - `Timetable` holds ONE entry per deadline (the instant of its next alert) in a heap, plus the
   retries that are waiting; removed or changed deadlines are dropped lazily.
-  An entry may be a lower bound instead of the instant (a deadline whose alerts are all still
+- An entry may be a lower bound instead of the instant (a deadline whose alerts are all still
   far ahead: computing 500,000 fire instants at start-up would cost seconds). A bound that
   reaches the top of the heap is refined to the exact instant (`refine`) before anyone sees it,
   so the alarm, STATUS and metrics only ever get exact instants: every entry below the top is
   at or after it, and every exact instant is at or after its bound.
-  At start-up the far deadlines get no entry at all: they wait in one list sorted by due, with
-  one reach for all (`far`), and each is taken into the heap (refined) when its due minus that
-  reach comes before the heap's top or the present. An entry is a tuple, a bound a datetime
-  and a dict slot: ~15 MB at 100,000 deadlines that the list does not cost.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 __all__ = ["Timetable"]
 
@@ -31,18 +26,11 @@ class Timetable:
     """Next alert instant per deadline, and waiting retries by delivery key.
 
     `refine(deadline_id)` gives the exact first alert instant of a deadline entered with a bound
-    (`exact=False`); it is called only for bounds that reach the top of the heap. `current(d)`
-    tells whether a deadline of the far list is still the one in force (not since removed or
-    replaced by a reload, which enters its replacement with `set_deadline`).
+    (`exact=False`); it is called only for bounds that reach the top of the heap.
     """
 
-    def __init__(self, refine: Callable[[str], datetime | None] | None = None,
-                 current: Callable[[Any], bool] | None = None) -> None:
+    def __init__(self, refine: Callable[[str], datetime | None] | None = None) -> None:
         self.refine = refine
-        self.current = current
-        self._far: list[Any] = []  # deadlines (with .id and .due) sorted by due; taken from _far_at on
-        self._far_at = 0
-        self._far_reach = timedelta(0)  # every alert of a far deadline is at or after due - this
         # Heap of (instant, deadline id, exact); `_live` maps each deadline to its one current
         # entry, so a replaced or removed one is told by identity (no generation counters: at
         # 100,000 deadlines every object per entry costs megabytes). exact=False marks a bound.
@@ -65,45 +53,21 @@ class Timetable:
         heapq.heappush(self._alerts, entry)
 
     def load(self, entries: Iterable[tuple[str, datetime | None, bool]]) -> None:
-        """Bulk `set_deadline` of (id, instant, exact) with one heapify (start-up)."""
+        """`set_deadline` of each (id, instant, exact); into an empty heap with one heapify (start-up)."""
         alerts, live = self._alerts, self._live
+        bulk = not alerts
         for deadline_id, instant, exact in entries:
             if instant is None:
                 live.pop(deadline_id, None)
                 continue
             entry = (instant, deadline_id, exact)
             live[deadline_id] = entry
-            alerts.append(entry)
-        heapq.heapify(alerts)
-
-    def add_far(self, deadlines: list[Any], reach: timedelta) -> None:
-        """Keep `deadlines` (sorted by due, none with an entry) until due - `reach` comes near.
-
-        Every alert of each must be at or after its due - `reach` (engine: the longest reach).
-        """
-        if self.refine is None or self.current is None:
-            raise ValueError("far deadlines need refine and current")
-        self._take_far(None)
-        self._far, self._far_at, self._far_reach = deadlines, 0, reach
-
-    def _take_far(self, upto: datetime | None) -> None:
-        """Enter (refined) the far deadlines whose due - reach is at or before `upto` (None: all)."""
-        far, reach = self._far, self._far_reach
-        while self._far_at < len(far):
-            d = far[self._far_at]
-            if upto is not None and d.due - reach > upto:
-                break
-            self._far_at += 1
-            if self.current(d):  # type: ignore[misc]
-                self.set_deadline(d.id, self.refine(d.id))  # type: ignore[misc]
-        if self._far_at >= len(far):
-            self._far, self._far_at = [], 0
-        elif self._far_at > 4096 and self._far_at * 2 > len(far):
-            del far[:self._far_at]  # let the taken ones go
-            self._far_at = 0
-
-    def _far_next(self) -> datetime | None:
-        return self._far[self._far_at].due - self._far_reach if self._far_at < len(self._far) else None
+            if bulk:
+                alerts.append(entry)
+            else:
+                heapq.heappush(alerts, entry)
+        if bulk:
+            heapq.heapify(alerts)
 
     def remove_deadline(self, deadline_id: str) -> None:
         self._live.pop(deadline_id, None)
@@ -114,7 +78,6 @@ class Timetable:
 
     def pop_due_deadlines(self, now: datetime) -> list[str]:
         """Deadline ids whose next instant is at or before `now`; their entries are consumed."""
-        self._take_far(now)
         out = []
         alerts, live = self._alerts, self._live
         while alerts and alerts[0][0] <= now:
@@ -142,23 +105,18 @@ class Timetable:
     # -- peeking ------------------------------------------------------------------------------
     def next_instant(self) -> datetime | None:
         alerts, live = self._alerts, self._live
-        while True:
-            while alerts:
-                entry = alerts[0]
-                if live.get(entry[1]) is not entry:
-                    heapq.heappop(alerts)  # replaced or removed
-                elif not entry[2]:
-                    if self.refine is None:
-                        raise ValueError("a bound needs a refine callback")
-                    heapq.heappop(alerts)
-                    del live[entry[1]]
-                    self.set_deadline(entry[1], self.refine(entry[1]))
-                else:
-                    break
-            far = self._far_next()
-            if far is None or (alerts and alerts[0][0] < far):
-                break  # every far deadline's alerts come after the top: the top is the earliest
-            self._take_far(far)
+        while alerts:
+            entry = alerts[0]
+            if live.get(entry[1]) is not entry:
+                heapq.heappop(alerts)  # replaced or removed
+            elif not entry[2]:  # a bound at the top: refined before anyone sees it
+                if self.refine is None:
+                    raise ValueError("a bound needs a refine callback")
+                heapq.heappop(alerts)
+                del live[entry[1]]
+                self.set_deadline(entry[1], self.refine(entry[1]))
+            else:
+                break
         while self._retries and self._retry_at.get(self._retries[0][1]) != self._retries[0][0]:
             heapq.heappop(self._retries)
         times = [h[0][0] for h in (self._alerts, self._retries) if h]

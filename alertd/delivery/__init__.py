@@ -1,5 +1,5 @@
 """Delivery: notifications to channels, concurrent and bounded, recorded, retried.
 
-`dispatch` runs deliveries and records each before and after; `retry` says how long to wait
-after a failure; `channels` holds one sender per kind.
+`dispatch` runs deliveries, records each before and after, and says how long to wait after a
+failure (`backoff`); `channels` holds one sender per kind.
 """

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from alertd import config as config_module
 from alertd.config import Config, ConfigCache, load_config
 from alertd.config.problems import ConfigError
 
@@ -36,10 +35,10 @@ def deadlines_file(prefix: str, n: int, *, due: str = "2031-05-21", extra: str =
     return "\n".join(lines) + "\n"
 
 
-def outcome(config_dir: Path, env: dict[str, str], cache: ConfigCache | None) -> tuple:
+def outcome(config_dir: Path, env: dict[str, str], cache: ConfigCache | None, *, fast_yaml: bool = True) -> tuple:
     """What a load gives, in comparable form: the config's content or the error texts."""
     try:
-        config = load_config(config_dir, env=env, cache=cache)
+        config = load_config(config_dir, env=env, cache=cache, fast_yaml=fast_yaml)
     except ConfigError as exc:
         return ("error", [str(p) for p in exc.problems], sorted(exc.secrets))
     return ("ok", _content(config))
@@ -50,20 +49,12 @@ def _content(config: Config) -> tuple:
             [str(p) for p in config.warnings], sorted(config.secrets), config.files)
 
 
-def unsettled(config_dir: Path, env: dict[str, str]) -> tuple:
-    """A load that reads every file whole before resolving any (no settling, no context guess)."""
-    config_module.SETTLE = False
-    try:
-        return outcome(config_dir, env, None)
-    finally:
-        config_module.SETTLE = True
-
-
 def assert_same_as_fresh(config_dir: Path, cache: ConfigCache, env: dict[str, str] | None = None) -> tuple:
+    """A load through `cache` equals a fresh load, and a fresh load with PyYAML alone (no fast path)."""
     env = env or {}
     cached = outcome(config_dir, env, cache)
     assert cached == outcome(config_dir, env, None)
-    assert cached == unsettled(config_dir, env)
+    assert cached == outcome(config_dir, env, None, fast_yaml=False)
     return cached
 
 
@@ -99,9 +90,12 @@ def test_changed_defaults_re_resolve_unchanged_files(tree: Path) -> None:
     assert {d.timezone for d, _ in result[1][0]} == {"Asia/Tokyo"}
     load_config(tree, env={}, cache=cache)
     assert cache.reused == 5  # nothing changed since
+    tokyo = {d.id: d for d in load_config(tree, env={}, cache=cache).deadlines}
     (tree / "00-channels.yaml").write_text(CHANNELS.replace("Europe/Moscow", "Asia/Seoul"))
-    load_config(tree, env={}, cache=cache)
-    assert cache.reused == 0  # resolved in the old zone, every deadline file was read again
+    seoul = load_config(tree, env={}, cache=cache)
+    assert cache.reused == 4  # the deadline files are not read again: their entries meet the new defaults
+    assert {d.timezone for d in seoul.deadlines} == {"Asia/Seoul"}
+    assert all(d != tokyo[d.id] for d in seoul.deadlines)  # new deadlines, not the ones resolved in Tokyo
 
 
 def test_removed_channel_reports_the_unchanged_files_lines(tree: Path) -> None:

@@ -113,10 +113,9 @@ def write_config(tmp_path: Path, body: str) -> Path:
     return tmp_path
 
 
-def problems(directory: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool) -> list[str]:
-    monkeypatch.setattr(fastyaml, "ENABLED", enabled)
+def problems(directory: Path, *, fast_yaml: bool) -> list[str]:
     try:
-        config = load_config(directory, env={})
+        config = load_config(directory, env={}, fast_yaml=fast_yaml)
     except ConfigError as exc:
         return [str(p) for p in exc.problems]
     return [str(p) for p in config.warnings] + [repr(d) for d in config.deadlines]
@@ -130,10 +129,9 @@ def problems(directory: Path, monkeypatch: pytest.MonkeyPatch, enabled: bool) ->
     "deadlines:\n  - id: a\n    title: ${NOPE}\n    due: 2021-05-21\n",
     "deadlines:\n  - id: a\n    title: A\n    due: 2021-05-21\n  - id: a\n    title: A\n    due: 2021-05-22\n",
 ])
-def test_errors_and_warnings_name_the_same_lines_on_both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               body: str) -> None:
+def test_errors_and_warnings_name_the_same_lines_on_both_paths(tmp_path: Path, body: str) -> None:
     directory = write_config(tmp_path, body)
-    assert problems(directory, monkeypatch, True) == problems(directory, monkeypatch, False)
+    assert problems(directory, fast_yaml=True) == problems(directory, fast_yaml=False)
 
 
 @pytest.mark.parametrize("text", [

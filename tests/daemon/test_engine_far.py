@@ -1,5 +1,6 @@
-"""Deadlines far ahead at start-up wait in the timetable's far list (no entry each); a reload that
-re-reads, moves or removes one must still give exactly the alerts of the config in force."""
+"""Deadlines far ahead at start-up wait in the timetable as bounds (due minus the leads' reach),
+refined only when they reach the top; a reload that re-reads, moves, removes or adds one back
+must still give exactly the alerts of the config in force, each decided once."""
 
 from __future__ import annotations
 
@@ -28,8 +29,13 @@ def started(tmp_path, items: list[Deadline]) -> tuple[Engine, Recorder]:
     sent = Recorder()
     eng = Engine(items, ledger=Ledger.open(tmp_path / "ledger.sqlite3"), timetable=Timetable(), dispatcher=sent,
                  window=timedelta(hours=1))
+    asked: list[str] = []
+    refine = eng.timetable.refine
+    assert refine is not None
+    eng.timetable.refine = lambda deadline_id: (asked.append(deadline_id), refine(deadline_id))[1]
     eng.start(START)
-    assert len(eng.timetable) == 0  # nothing near: all in the far list
+    assert len(eng.timetable) == len(items)
+    assert asked == []  # nothing near: every deadline waits as a bound, no alert instant computed yet
     return eng, sent
 
 

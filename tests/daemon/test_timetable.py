@@ -92,56 +92,36 @@ def test_removing_a_bound_entry_forgets_it():
     assert tt.next_instant() is None
 
 
-# -- the far list: deadlines with no entry until their due minus the reach comes near ---------
-
-class Far:
-    """A far deadline as the timetable sees one: an id and a due; `first` is its first alert."""
-
-    def __init__(self, deadline_id: str, due: datetime, first: datetime) -> None:
-        self.id, self.due, self.first = deadline_id, due, first
-
-
-def far_timetable(items: list[Far], reach: timedelta, gone: set[str] = frozenset()):
-    by_id = {f.id: f for f in items}
+def test_bounds_are_refined_one_at_a_time_as_each_reaches_the_top():
+    day = timedelta(days=1)
+    firsts = {f"d{k}": T + k * day - 3 * S for k in range(1, 11)}  # each deadline's first alert
     asked: list[str] = []
 
     def refine(deadline_id):
         asked.append(deadline_id)
-        return by_id[deadline_id].first
+        return firsts[deadline_id]
 
-    tt = Timetable(refine, lambda f: f.id not in gone)
-    tt.add_far(sorted(items, key=lambda f: f.due), reach)
-    return tt, asked
-
-
-def test_far_deadlines_are_refined_in_due_order_only_as_they_come_near():
-    day = timedelta(days=1)
-    items = [Far(f"d{k}", T + k * day, T + k * day - 3 * S) for k in range(10, 0, -1)]  # given out of order
-    tt, asked = far_timetable(items, reach=2 * day)
+    tt = Timetable(refine)
+    tt.load([(f"d{k}", T + k * day - 2 * day, False) for k in range(10, 0, -1)])  # bounds 2 days early, shuffled
     assert tt.next_instant() == T + day - 3 * S
-    assert asked == ["d1", "d2"]  # d2 might come before d1's alert (due - reach is before it); d3 cannot
+    assert asked == ["d1", "d2"]  # d2's bound came before d1's alert: refined too; d3's did not
     assert tt.pop_due_deadlines(T + day - 3 * S) == ["d1"]
     assert tt.next_deadline() == (T + 2 * day - 3 * S, "d2")
     assert asked == ["d1", "d2", "d3"]
-    # a jump: everything with due - reach up to now is taken in, what fell due is handed out
-    assert tt.pop_due_deadlines(T + 5 * day - 4 * S) == ["d2", "d3", "d4"]
-    assert asked == ["d1", "d2", "d3", "d4", "d5", "d6"]
-    assert tt.next_instant() == T + 5 * day - 3 * S
-    assert asked == ["d1", "d2", "d3", "d4", "d5", "d6"]  # d7's due - reach is after d5's alert
+    # a jump: what fell due is handed out in the order of the entries (a bound's instant is its bound),
+    # bounds included: they are not refined, the engine replans them
+    assert tt.pop_due_deadlines(T + 5 * day - 4 * S) == ["d2", "d4", "d3", "d5", "d6"]
+    assert asked == ["d1", "d2", "d3"]
+    assert tt.next_instant() == T + 7 * day - 3 * S
+    assert asked == ["d1", "d2", "d3", "d7", "d8"]  # d8's bound (day 6) came before d7's alert
+    assert tt.pop_due_deadlines(T + 10 * day) == ["d7", "d9", "d8", "d10"]
+    assert asked == ["d1", "d2", "d3", "d7", "d8"]
 
 
-def test_a_far_deadline_no_longer_in_force_never_fires():
-    items = [Far("gone", T, T - S), Far("kept", T + S, T)]
-    tt, asked = far_timetable(items, reach=timedelta(days=2), gone={"gone"})
-    assert tt.next_instant() == T
-    assert asked == ["kept"]
-    assert tt.pop_due_deadlines(T + timedelta(days=1)) == ["kept"]
+def test_loading_into_a_running_timetable_keeps_the_earliest_first():
+    tt = Timetable(lambda _: T + 30 * S)
+    tt.load([("a", T + 10 * S, True), ("b", T + 20 * S, True)])
+    tt.load([("c", T + 5 * S, True), ("a", T + 15 * S, True), ("b", None, True), ("d", T, False)])
+    assert tt.next_instant() == T + 5 * S  # d's bound refined to T + 30 s
+    assert tt.pop_due_deadlines(T + 60 * S) == ["c", "a", "d"]  # b's entry went with its None
     assert tt.next_instant() is None
-
-
-def test_an_entry_and_the_far_list_give_the_earliest_of_both():
-    items = [Far("far", T + timedelta(hours=2), T + timedelta(hours=1))]
-    tt, _ = far_timetable(items, reach=timedelta(days=2))
-    tt.set_deadline("near", T + timedelta(hours=3))
-    assert tt.next_deadline() == (T + timedelta(hours=1), "far")
-    assert tt.pop_due_deadlines(T + timedelta(hours=3)) == ["far", "near"]
