@@ -17,13 +17,14 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from alertd.config.checks import check_url
 from alertd.config.schema import (
     ConsoleChannel,
     EmailChannel,
     SlackChannel,
     WebhookChannel,
     _ChannelBase,
-    _http_url,
+    _https_url,
 )
 from alertd.redact import url_secrets
 
@@ -45,9 +46,10 @@ _Timeout = Annotated[float, Field(gt=0, le=300)]
 
 
 def _base_url(value: str) -> str:
+    # A service's base URL carries no secret itself, but every request to it carries one (a bot
+    # token in the path, a bearer token, an access token): plain http only to loopback.
+    check_url(value, https_unless_loopback=True)
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http:// or https:// URL with a host")
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r}: a base URL takes no query or fragment")
     return value.rstrip("/")
@@ -58,7 +60,7 @@ class _HookChannel(_ChannelBase):
 
     url: SecretStr
     timeout: _Timeout = 10.0
-    _check_url = field_validator("url")(_http_url)
+    _check_url = field_validator("url")(_https_url)  # the URL is the credential: https unless loopback
 
     def secret_values(self) -> set[str]:
         url = self.url.get_secret_value()

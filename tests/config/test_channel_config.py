@@ -46,6 +46,13 @@ def check(tmp_path: Path, channel: str, capsys: pytest.CaptureFixture[str]) -> t
     pytest.param("    type: ntfy\n    topic: t\n    server: https://ntfy.example.org/?x=1\n",
                  "a.yaml:5: channel 'c': server: 'https://ntfy.example.org/?x=1': a base URL takes no query",
                  id="ntfy-server"),
+    pytest.param("    type: teams\n    url: http://teams.example.org/workflows/x\n",
+                 "a.yaml:4: channel 'c': url: url must be https://", id="teams-cleartext"),
+    pytest.param("    type: matrix\n    homeserver: http://matrix.example.org\n    room: '!r:matrix.org'\n"
+                 "    access_token: syt_x\n",
+                 "a.yaml:4: channel 'c': homeserver: url must be https://", id="matrix-cleartext"),
+    pytest.param("    type: ntfy\n    topic: t\n    server: https://user:pw@ntfy.example.org\n",
+                 "a.yaml:5: channel 'c': server: url must not carry a user name or password", id="ntfy-userinfo"),
     pytest.param("    type: pagerduty\n    routing_key: short\n",
                  "a.yaml:4: channel 'c': routing_key: routing_key must be the 32-character Integration Key",
                  id="pagerduty-key"),
