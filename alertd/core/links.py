@@ -20,11 +20,12 @@ import base64
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-__all__ = ["LIFETIME", "Actions", "Claim", "Refusal", "Refused", "actions", "key_id", "mask", "sign", "verify"]
+__all__ = ["LIFETIME", "Actions", "Claim", "Linker", "Refusal", "Refused", "actions", "derive_key", "key_id", "mask",
+           "sign", "verify"]
 
 LIFETIME = timedelta(days=7)  # a link works until this long after its due
 _VERSION = 1
@@ -82,9 +83,19 @@ class Actions:
     snooze: str
     done: str
 
+    def buttons(self) -> tuple[tuple[str, str, str], ...]:
+        """(action, label, URL) in the order messages show them."""
+        return (("ack", "Acknowledge", self.ack), ("snooze", "Snooze 1 h", self.snooze), ("done", "Done", self.done))
+
     def labelled(self) -> tuple[tuple[str, str], ...]:
         """(label, URL) in the order messages show them."""
-        return (("Acknowledge", self.ack), ("Snooze 1 h", self.snooze), ("Done", self.done))
+        return tuple((label, url) for _, label, url in self.buttons())
+
+
+def derive_key(secret: str) -> bytes:
+    """The link key from a secret given by the operator: HMAC-SHA256 under a fixed label, so the
+    secret itself signs nothing and need be kept nowhere but where it was given."""
+    return hmac.new(b"alertd action-link key", secret.encode(), hashlib.sha256).digest()
 
 
 def key_id(key: bytes) -> bytes:
@@ -151,6 +162,17 @@ def actions(base_url: str, token: str) -> Actions:
     """The links of one token under the public base URL (`https://alertd.example.org`)."""
     page = f"{base_url.rstrip('/')}/a/{token}"
     return Actions(page=page, ack=f"{page}?do=ack", snooze=f"{page}?do=snooze", done=f"{page}?do=done")
+
+
+@dataclass(frozen=True, slots=True)
+class Linker:
+    """Makes the action links of a deadline's due: the public base URL and the link key."""
+
+    base_url: str
+    key: bytes = field(repr=False)  # never in a repr, a traceback's locals or a log
+
+    def actions_for(self, deadline_id: str, due: datetime) -> Actions:
+        return actions(self.base_url, sign(deadline_id, due, key=self.key))
 
 
 def mask(text: str) -> str:

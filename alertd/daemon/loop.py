@@ -32,6 +32,7 @@ from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
+from alertd.daemon.links import linker
 from alertd.daemon.notify import Notifier
 from alertd.daemon.outlook import outlook
 from alertd.daemon.timetable import Timetable
@@ -211,6 +212,7 @@ class Daemon:
                                      clock=self.clock, on_retry=self._on_retry, redact=self.redact,
                                      metrics=self.metrics)
         self.dispatcher.senders = self._build_senders(self.config)
+        self.dispatcher.links = linker(self.settings, self.ledger, self.redact)
         _warm_http()
         self.alarm = Alarm(self.wake.set)
         self.alarm.start()
