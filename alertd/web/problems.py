@@ -20,5 +20,5 @@ def problem(status: int, detail: str | None = None, *, headers: dict[str, str] |
     if detail is not None:
         body["detail"] = detail
     body.update(extra)
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_JSON,
-                        headers=headers)
+    return web.Response(status=status, body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                        headers={"Content-Type": PROBLEM_JSON, **(headers or {})})
