@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=200, ge=1, le=5000)
     shutdown_grace: float = Field(default=10.0, ge=0, le=600)
     metrics_addr: str | None = None
+    http_addr: str | None = None  # the HTTP surface (alertd/web): status page, API, /metrics, /healthz; off by default
+    api_token: SecretStr | None = None  # the bearer token it asks for (else the credential `api-token`)
     watch: timedelta | None = None  # poll the config directory this often and reload on a change; off by default
     # Several instances on one PostgreSQL (docs/high-availability.md): a libpq URL whose password may be a
     # ${NAME} reference; unset: the SQLite ledger in the state directory. SecretStr: never in a repr or a log.

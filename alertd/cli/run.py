@@ -1,4 +1,5 @@
-"""`alertd run [--watch [INTERVAL]]`: the daemon in the foreground (alertd/daemon)."""
+"""`alertd run [--watch [INTERVAL]]`: the daemon in the foreground (alertd/daemon), with the HTTP
+surface (alertd/web) as its service when ALERTD_HTTP_ADDR is set."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pydantic import SecretStr
 
 from alertd.cli.common import UsageError
 from alertd.daemon.loop import run_daemon
+from alertd.daemon.services import Service
 from alertd.exitcodes import EX_CONFIG
 from alertd.settings import Settings, link_secret, parse_interval
+from alertd.web.server import WebServer, WebSetupError
 
 __all__ = ["cmd_run"]
 
@@ -30,4 +33,11 @@ def cmd_run(config_dir: Path, settings: Settings, *, watch: str | None) -> int:
         return EX_CONFIG
     if secret is not None:
         settings = settings.model_copy(update={"link_secret": SecretStr(secret)})
-    return run_daemon(config_dir, settings)
+    services: list[Service] = []
+    if settings.http_addr:
+        try:
+            services.append(WebServer.bind(settings))
+        except WebSetupError as exc:
+            print(f"alertd: error: {exc}", file=sys.stderr)
+            return EX_CONFIG
+    return run_daemon(config_dir, settings, services)
