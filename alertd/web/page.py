@@ -39,9 +39,10 @@ def _when(item: dict[str, Any], now: datetime) -> dict[str, Any]:
     nxt = item["next_alert"]
     soon = nxt is not None and _parse(nxt["fire_at"]) - now <= timedelta(hours=1)
     band = ("overdue" if item["state"] == "overdue" else "closed" if item["state"] in ("done", "cancelled")
-            else "hour" if left <= 3600 or soon else "later")
+            else "handled" if left < 0 else "hour" if left <= 3600 or soon else "later")
     text = f"in {humanize_seconds(left)}" if left >= 0 else f"{humanize_seconds(left)} ago"
-    return {"left": text, "band": band, "due_utc": due.strftime("%Y-%m-%d %H:%M UTC"),
+    kind = nxt["kind"].removeprefix("deadline.") if nxt else None
+    return {"left": text, "band": band, "kind": kind, "due_utc": due.strftime("%Y-%m-%d %H:%M UTC"),
             "due_ms": int(due.timestamp() * 1000)}
 
 
