@@ -22,7 +22,7 @@ from alertd.web.problems import problem
 
 __all__ = ["MAX_BODY", "OPTIONAL_ROUTE_MODULES", "ROUTE_MODULES", "create_app"]
 
-ROUTE_MODULES = ("alertd.web.health", "alertd.web.api")
+ROUTE_MODULES = ("alertd.web.health", "alertd.web.api", "alertd.web.page")
 OPTIONAL_ROUTE_MODULES = ("alertd.web.actions",)  # `/a/TOKEN`: add_routes(app) when present
 MAX_BODY = 64 * 1024  # bytes: an API body is a few hundred; a larger one is refused (413) unread
 
