@@ -47,7 +47,7 @@ def start(served, daemon_config, receiver, tmp_path):
     return lambda **kw: _start(served, daemon_config, receiver, tmp_path, **kw)
 
 
-def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late report"):
+def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late report", timezone: str = "UTC"):
     """Start the daemon serving on a fixed free port with ALERTD_PUBLIC_URL pointing at it, then add a
     deadline due in 2 s that repeats every 2 s (a due timed from after the start, never before it)."""
     with socket.socket() as probe:
@@ -57,7 +57,8 @@ def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late repo
     s = served([just_passed("other")], env={"ALERTD_HTTP_ADDR": f"127.0.0.1:{port}", "ALERTD_PUBLIC_URL": url})
     due = datetime.now(UTC) + timedelta(seconds=2)
     daemon_config(receiver.url, [just_passed("other"), {"id": "late-report", "title": title, "due": iso(due),
-                                                       "remind": ["0"], "repeat": "2s", "repeat_for": "1h"}])
+                                                       "remind": ["0"], "repeat": "2s", "repeat_for": "1h",
+                                                       "timezone": timezone}])
     s.daemon.reload()
     s.daemon_state = tmp_path / "state"  # type: ignore[attr-defined]
     return s, due
@@ -139,6 +140,8 @@ def test_bad_tokens_get_403_with_a_page_that_says_why_and_change_nothing(start, 
     pytest.param({"Sec-Fetch-Site": "cross-site"}, True, id="sec-fetch-site-cross-site"),
     pytest.param({"Sec-Fetch-Site": "same-site"}, True, id="sec-fetch-site-same-site"),
     pytest.param({"Origin": "ORIGIN", "Sec-Fetch-Site": "same-origin"}, False, id="browser-form-without-its-token"),
+    pytest.param({"Origin": "null"}, True, id="origin-null-without-sec-fetch-site"),
+    pytest.param({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, True, id="both-say-cross-site"),
 ])
 def test_cross_site_or_tokenless_browser_posts_are_refused(start, receiver, tmp_path, headers, form):
     s, _ = start()
