@@ -18,6 +18,7 @@ from aiohttp import web
 from alertd.core.links import mask
 from alertd.web.auth import auth_middleware, is_api
 from alertd.web.context import CTX, WebContext
+from alertd.web.guard import GUARD, Guard, guard_middleware
 from alertd.web.problems import problem
 
 __all__ = ["MAX_BODY", "OPTIONAL_ROUTE_MODULES", "ROUTE_MODULES", "create_app"]
@@ -30,8 +31,9 @@ log = structlog.get_logger("alertd.web")
 
 
 def create_app(ctx: WebContext) -> web.Application:
-    app = web.Application(middlewares=[_errors, auth_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[guard_middleware, _errors, auth_middleware], client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[GUARD] = Guard()  # its factory is the server's, set once the runner has made it (server.py)
     for name in ROUTE_MODULES:
         importlib.import_module(name).add_routes(app)
     for name in OPTIONAL_ROUTE_MODULES:

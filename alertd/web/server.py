@@ -8,6 +8,7 @@ anything is written. `start(daemon)` then serves on that socket from the daemon'
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from alertd.settings import Settings
 from alertd.web.app import create_app
 from alertd.web.auth import TokenError, resolve_token
 from alertd.web.context import WebContext
+from alertd.web.guard import GUARD, Guard
 
 __all__ = ["WebServer", "WebSetupError"]
 
@@ -42,6 +44,8 @@ class WebServer:
         self.host, self.port = host, port
         self.loopback = ipaddress.ip_address(host).is_loopback
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
+        self.guard: Guard | None = None
 
     @classmethod
     def bind(cls, settings: Settings, env: Mapping[str, str] | None = None) -> WebServer:
@@ -76,13 +80,21 @@ class WebServer:
 
     async def start(self, daemon: Any) -> None:
         app = create_app(WebContext(daemon=daemon, loopback=self.loopback, token=self.token))
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        # keep-alive 15 s: the status page polls every 15 s; request heads bounded (400 beyond)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                                     keepalive_timeout=15.0, max_line_size=8190, max_field_size=8190, max_headers=64)
         await self._runner.setup()
-        await web.SockSite(self._runner, self.sock, backlog=BACKLOG).start()
-        log.info("http.listening", url=self.url, loopback=self.loopback, token=self.token is not None)
+        guard = app[GUARD]
+        guard.factory = self._runner.server
+        self.guard = guard
+        self._server = await asyncio.get_running_loop().create_server(guard, sock=self.sock, backlog=BACKLOG)
+        log.info("http.listening", url=self.url, loopback=self.loopback, token=self.token is not None,
+                 max_connections=guard.limit)
 
     async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()  # no new connections
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._runner.cleanup()  # ends the open ones
             self._runner = None
         self.sock.close()
