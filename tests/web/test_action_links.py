@@ -47,7 +47,8 @@ def start(served, daemon_config, receiver, tmp_path):
     return lambda **kw: _start(served, daemon_config, receiver, tmp_path, **kw)
 
 
-def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late report", timezone: str = "UTC"):
+def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late report", timezone: str = "UTC",
+           **extra: Any):
     """Start the daemon serving on a fixed free port with ALERTD_PUBLIC_URL pointing at it, then add a
     deadline due in 2 s that repeats every 2 s (a due timed from after the start, never before it)."""
     with socket.socket() as probe:
@@ -58,7 +59,7 @@ def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late repo
     due = datetime.now(UTC) + timedelta(seconds=2)
     daemon_config(receiver.url, [just_passed("other"), {"id": "late-report", "title": title, "due": iso(due),
                                                        "remind": ["0"], "repeat": "2s", "repeat_for": "1h",
-                                                       "timezone": timezone}])
+                                                       "timezone": timezone, **extra}])
     s.daemon.reload()
     s.daemon_state = tmp_path / "state"  # type: ignore[attr-defined]
     return s, due
@@ -178,3 +179,29 @@ def test_without_a_public_url_no_message_carries_links(served, receiver):
     served([just_passed("report")])
     (post,) = receiver.wait_posts(1, timeout=30)
     assert "actions" not in post["json"]["data"] and "/a/" not in post["json"]["data"]["text"]
+
+
+def test_a_post_without_an_action_asks_for_one_and_changes_nothing(start, receiver, tmp_path):
+    start()
+    first = wait_until(lambda: _of(receiver.posts, "deadline.overdue"), 30, "a repeat")[0]["json"]["data"]
+    page = first["actions"][0]["url"].partition("?")[0]
+    with httpx.Client(timeout=30) as c:
+        for do in ({}, {"do": "reopen"}, {"do": "delete"}):
+            answer = c.post(page, data=do)
+            assert answer.status_code == 400 and "Choose Acknowledge, Snooze 1 h or Done." in answer.text
+    assert _actions_recorded(tmp_path / "state") == 0
+
+
+def test_a_deadline_cancelled_in_its_config_shows_no_buttons_and_takes_no_action(
+        start, receiver, daemon_config, tmp_path):
+    s, due = start()
+    ack = wait_until(lambda: _of(receiver.posts, "deadline.overdue"), 30, "a repeat")[0]["json"]["data"]["actions"][0]
+    daemon_config(receiver.url, [just_passed("other"), {"id": "late-report", "title": "Late report", "due": iso(due),
+                                                       "remind": ["0"], "status": "cancelled"}])
+    s.daemon.reload()
+    with httpx.Client(timeout=30) as c:
+        page = c.get(ack["url"])
+        assert page.status_code == 200 and "cancelled" in page.text and "<button" not in page.text
+        refused = c.post(ack["url"])
+        assert refused.status_code == 409 and "This deadline is cancelled in its config" in refused.text
+    assert _actions_recorded(tmp_path / "state") == 0
