@@ -74,8 +74,13 @@ def _claim(request: web.Request, ctx: WebContext) -> Claim:
     return claim
 
 
-def _refused(ctx: WebContext, reason: Refusal) -> web.Response:
-    return ctx.render("action_refused.html", status=403, why=WHY[reason], reason=reason.value)
+def _claim_or_refusal(request: web.Request, ctx: WebContext) -> Claim | web.Response:
+    """The token's claim, or the 403 page saying why it was refused."""
+    try:
+        return _claim(request, ctx)
+    except Refused as exc:
+        log.info("link.refused", reason=exc.reason.value, method=request.method)
+        return ctx.render("action_refused.html", status=403, why=WHY[exc.reason], reason=exc.reason.value)
 
 
 def _view(ctx: WebContext, claim: Claim, token: str, *, chosen: str | None = None, message: str | None = None,
@@ -118,10 +123,9 @@ def _cross_site(request: web.Request, ctx: WebContext) -> bool:
 @public
 async def show(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    try:
-        claim = _claim(request, ctx)
-    except Refused as exc:
-        return _refused(ctx, exc.reason)
+    claim = _claim_or_refusal(request, ctx)
+    if isinstance(claim, web.Response):
+        return claim
     chosen = request.query.get("do")
     return _view(ctx, claim, request.match_info["token"], chosen=chosen if chosen in ACTS else None)
 
@@ -129,11 +133,9 @@ async def show(request: web.Request) -> web.Response:
 @public
 async def act(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    try:
-        claim = _claim(request, ctx)
-    except Refused as exc:
-        log.info("link.refused", reason=exc.reason.value, method="POST")
-        return _refused(ctx, exc.reason)
+    claim = _claim_or_refusal(request, ctx)
+    if isinstance(claim, web.Response):
+        return claim
     token = request.match_info["token"]
     form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
     browser = "Origin" in request.headers or "Sec-Fetch-Site" in request.headers

@@ -17,20 +17,21 @@ from alertd.core.links import LIFETIME, sign
 from tests.daemon.conftest import iso, just_passed, wait_until
 
 
-def _key(served) -> bytes:
-    conn = sqlite3.connect(f"file:{served.daemon_state / 'ledger.sqlite3'}?mode=ro", uri=True)
+def _ledger_value(state_dir, sql: str) -> Any:
+    """One value read from the daemon's ledger, beside it (read-only)."""
+    conn = sqlite3.connect(f"file:{state_dir / 'ledger.sqlite3'}?mode=ro", uri=True)
     try:
-        return conn.execute("SELECT value FROM keys WHERE name = 'link'").fetchone()[0]
+        return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
+
+
+def _key(state_dir) -> bytes:
+    return _ledger_value(state_dir, "SELECT value FROM keys WHERE name = 'link'")
 
 
 def _actions_recorded(state_dir) -> int:
-    conn = sqlite3.connect(f"file:{state_dir / 'ledger.sqlite3'}?mode=ro", uri=True)
-    try:
-        return conn.execute("SELECT count(*) FROM deadline_actions").fetchone()[0]
-    finally:
-        conn.close()
+    return _ledger_value(state_dir, "SELECT count(*) FROM deadline_actions")
 
 
 def _path(url: str) -> str:
@@ -61,7 +62,6 @@ def _start(served, daemon_config, receiver, tmp_path, *, title: str = "Late repo
                                                        "remind": ["0"], "repeat": "2s", "repeat_for": "1h",
                                                        "timezone": timezone, **extra}])
     s.daemon.reload()
-    s.daemon_state = tmp_path / "state"  # type: ignore[attr-defined]
     return s, due
 
 
@@ -126,7 +126,7 @@ def test_bad_tokens_get_403_with_a_page_that_says_why_and_change_nothing(start, 
     words = {"tampered": "altered", "unknown_key": "another key", "other_deadline": "no longer in",
              "other_due": "due has changed", "expired": "expired", "malformed": "not an alertd action link"}
     with httpx.Client(base_url=s.url, timeout=30) as c:
-        for reason, bad in _refusals(_key(s), token, due).items():
+        for reason, bad in _refusals(_key(tmp_path / 'state'), token, due).items():
             for method in ("GET", "POST"):
                 answer = c.request(method, f"/a/{bad}?do=ack", data={"do": "ack", "token": bad})
                 assert answer.status_code == 403, (reason, method)
