@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from alertd.core.links import LIFETIME, sign
+from alertd.core.links import LIFETIME, derive_key, sign, verify
 from tests.daemon.conftest import iso, just_passed, wait_until
 
 
@@ -205,3 +205,40 @@ def test_a_deadline_cancelled_in_its_config_shows_no_buttons_and_takes_no_action
         refused = c.post(ack["url"])
         assert refused.status_code == 409 and "This deadline is cancelled in its config" in refused.text
     assert _actions_recorded(tmp_path / "state") == 0
+
+
+def test_a_link_keeps_working_after_a_restart_with_the_kept_key(start, served, receiver, tmp_path):
+    s, due = start()
+    ack = wait_until(lambda: _of(receiver.posts, "deadline.overdue"), 30, "a repeat")[0]["json"]["data"]["actions"][0]
+    key = _key(tmp_path / "state")
+    s.daemon.stop()
+    port = urlsplit(ack["url"]).port
+    late = {"id": "late-report", "title": "Late report", "due": iso(due), "remind": ["0"], "repeat": "2s",
+            "repeat_for": "1h"}
+    again = served([just_passed("other"), late], env={"ALERTD_HTTP_ADDR": f"127.0.0.1:{port}",
+                                                      "ALERTD_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+    assert again.daemon.events("links.enabled")[0]["key"] == "kept in the state store"
+    assert _key(tmp_path / "state") == key
+    with httpx.Client(timeout=30) as c:
+        page = c.get(ack["url"])
+    assert page.status_code == 200 and "Late report" in page.text
+
+
+def test_a_given_secret_signs_the_links_and_is_never_stored_or_logged(served, receiver, tmp_path):
+    secret = "link-secret-for-the-tests-" + "9f8e7d6c5b4a"
+    s = served([just_passed("report")], env={"ALERTD_PUBLIC_URL": "https://alertd.example.org",
+                                            "ALERTD_LINK_SECRET": secret})
+    (post,) = receiver.wait_posts(1, timeout=30)
+    url = post["json"]["data"]["actions"][0]["url"]
+    assert url.startswith("https://alertd.example.org/a/")
+    token = urlsplit(url).path.removeprefix("/a/")
+    claim = verify(token, key=derive_key(secret), now=datetime.now(UTC))
+    assert claim.deadline_id == "report"
+    assert s.daemon.events("links.enabled")[0]["key"] == "given"
+    with httpx.Client(base_url=s.url, timeout=30) as c:  # served here, whatever the public URL says
+        assert c.get(f"/a/{token}").status_code == 200
+    s.daemon.stop()
+    assert secret not in s.daemon.log_path.read_text() and token not in s.daemon.log_path.read_text()
+    state = tmp_path / "state"
+    assert _ledger_value(state, "SELECT count(*) FROM keys") == 0  # nothing made, nothing kept
+    assert all(secret.encode() not in f.read_bytes() for f in state.iterdir() if f.is_file())
