@@ -43,15 +43,28 @@ class Follower:
         self.cursor = 0  # the last action id applied
         engine.on_notice_row = self.resume
 
-    def start(self, now: datetime, notice_rows: Iterable[Row]) -> None:
-        """After the engine's start: resume the notices left open, send those of recent actions
-        (within the catch-up window) that were never recorded, and follow from the newest action."""
+    def start(self, now: datetime) -> None:
+        """Start the engine and follow from there: resume the notices left open, send those of
+        recent actions (within the catch-up window) that were never recorded, and apply what was
+        recorded while starting.
+
+        The store's change descriptor is opened and the action cursor taken BEFORE the engine
+        reads the states in force: an `alertd ack` committed at any moment of a start-up is then
+        either in those states, or after the cursor (applied here), or after the descriptor
+        opened (it wakes the loop). Taking the cursor after the states lost an ack committed in
+        between; opening the descriptor after start-up left one committed meanwhile unapplied
+        until the next change.
+        """
+        engine = self.engine
+        engine.ledger.change_fd()
+        actions = self._read()
+        notice_rows = engine.start(now)
         for row in notice_rows:
-            d = self.engine.deadlines.get(row.deadline_id)
+            d = engine.deadlines.get(row.deadline_id)
             if d is not None:
                 self.resume(d, row, now)
-        actions = self._read()
         self._notices([a for a in actions if now - a.at <= self.window], now)
+        self.poll(now)  # what another process recorded while this one started
 
     def poll(self, now: datetime) -> int:
         """One tick: apply what another process recorded since the last one; how many actions."""

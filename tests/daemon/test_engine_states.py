@@ -60,7 +60,7 @@ def world(tmp_path):
     sent = Delivered(ledger)
     eng = Engine([deadline()], ledger=ledger, timetable=Timetable(), dispatcher=sent, window=timedelta(hours=1))
     follower = Follower(eng, window=timedelta(hours=1))
-    follower.start(START, eng.start(START))
+    follower.start(START)
     yield eng, follower, sent, other
     other.close()
     ledger.close()

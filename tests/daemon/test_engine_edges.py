@@ -1,0 +1,72 @@
+"""Edges of what people do about a deadline, on the engine's simulated clock (as in test_engine_states.py):
+an ack while a repeat is still in the dispatcher's hands, an ack recorded while the daemon starts,
+far deadlines that are done or snoozed, notices left open past the catch-up window.
+"""
+
+from __future__ import annotations
+
+import select
+from datetime import timedelta
+
+from alertd.core.notification import Notification
+from alertd.core.state import Act, Action
+from alertd.daemon.engine import Engine
+from alertd.daemon.follow import Follower
+from alertd.daemon.timetable import Timetable
+from alertd.store.ledger import Ledger
+from tests.daemon.test_engine_states import DUE, START, Delivered, deadline, run_until
+
+WINDOW = timedelta(hours=1)
+
+
+class Holding(Delivered):
+    """A dispatcher that, once `hold` is set, keeps what it is given queued (busy, its row still
+    pending), as a real one does while a delivery waits for a slot or for Slack's pacing."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__(ledger)
+        self.hold = False
+        self.queued: list[Notification] = []
+
+    def submit(self, note: Notification, *, attempt: int) -> None:
+        if not self.hold:
+            super().submit(note, attempt=attempt)
+            return
+        self.busy.add(note.key)
+        self.queued.append(note)
+
+
+def open_world(tmp_path, items=None, dispatcher=Holding):
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger.open(path)
+    other = Ledger.open(path)
+    sent = dispatcher(ledger)
+    eng = Engine(items or [deadline()], ledger=ledger, timetable=Timetable(), dispatcher=sent, window=WINDOW)
+    return eng, Follower(eng, window=WINDOW), sent, other
+
+
+def test_an_ack_recorded_while_the_daemon_starts_is_applied(tmp_path) -> None:
+    eng, follower, sent, other = open_world(tmp_path)
+    replan = eng.replan
+
+    def ack_meanwhile(deadlines, now):  # `alertd ack` commits after the states were read at start-up
+        eng.replan = replan
+        assert other.act(Action("late", DUE, Act.ACK, "alice", now))[0] is not None
+        replan(deadlines, now)
+
+    eng.replan = ack_meanwhile
+    follower.start(START)
+    run_until(eng, sent, DUE + timedelta(days=2))
+    assert sent.seen() == [("reminder", "PT1H", "ops"), ("due", "PT0S", "ops")], "no repeat or step after an ack"
+
+
+def test_an_ack_recorded_just_after_start_up_wakes_the_daemon(tmp_path) -> None:
+    """The change descriptor is watched from before the daemon reads what is in force: a commit
+    after that (before the loop waits on it) still makes it readable."""
+    eng, follower, _, other = open_world(tmp_path)
+    follower.start(START)
+    assert other.act(Action("late", DUE, Act.DONE, "alice", START))[0] is not None
+    fd = eng.ledger.change_fd()
+    assert fd is not None and select.select([fd], [], [], 5)[0] == [fd]
+    assert eng.ledger.changed() is True
+    assert follower.apply(START) == 1 and eng.states["late"].done is not None
