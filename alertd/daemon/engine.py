@@ -132,6 +132,8 @@ class Engine:
 
         A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
         passed: it gets that bound as its entry, refined by the timetable when it reaches the top.
+        Not one that is done, cancelled or has a state in force (a snooze, an ack): the refining
+        knows only its alert instants, so such a one gets its exact next wake-up (none when done).
         """
         passed: list[Deadline] = []
         # id(leads) -> (their reach, now + it): lead lists are shared objects, and hashing one
@@ -146,7 +148,10 @@ class Engine:
                     r = reach(d.leads)
                     found = limits[id(d.leads)] = (r, now + r)
                 if d.due > found[1]:  # its earliest possible alert is after now: nothing passed
-                    yield d.id, d.due - found[0], False
+                    if d.status != "open" or d.id in states:
+                        yield d.id, next_wake(d, now=now, state=states.get(d.id)), True
+                    else:
+                        yield d.id, d.due - found[0], False
                     continue
                 nxt = None
                 for a in alerts_for(d):

@@ -6,6 +6,7 @@ far deadlines that are done or snoozed, notices left open past the catch-up wind
 from __future__ import annotations
 
 import select
+from dataclasses import replace
 from datetime import timedelta
 
 from alertd.core.notification import Notification
@@ -14,7 +15,7 @@ from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
 from alertd.daemon.timetable import Timetable
 from alertd.store.ledger import Ledger
-from tests.daemon.test_engine_states import DUE, START, Delivered, deadline, run_until
+from tests.daemon.test_engine_states import DUE, MIN, START, Delivered, deadline, run_until
 
 WINDOW = timedelta(hours=1)
 
@@ -70,3 +71,23 @@ def test_an_ack_recorded_just_after_start_up_wakes_the_daemon(tmp_path) -> None:
     assert fd is not None and select.select([fd], [], [], 5)[0] == [fd]
     assert eng.ledger.changed() is True
     assert follower.apply(START) == 1 and eng.states["late"].done is not None
+
+
+def test_a_far_deadline_done_in_its_config_gets_no_wake_up(tmp_path) -> None:
+    done = replace(deadline(), id="filed", status="done")
+    eng, follower, sent, _ = open_world(tmp_path, [done], dispatcher=Delivered)
+    follower.start(START)
+    assert eng.timetable.next_deadline() is None, "nothing will ever be sent for it: nothing to wake for"
+    assert run_until(eng, sent, DUE + timedelta(days=2)) == []
+
+
+def test_a_far_deadline_snoozed_past_its_first_reminder_wakes_at_the_snooze_end(tmp_path) -> None:
+    eng, follower, sent, other = open_world(tmp_path, dispatcher=Delivered)
+    until = DUE - 30 * MIN
+    assert other.act(Action("late", DUE, Act.SNOOZE, "alice", START, until=until))[0] is not None
+    follower.start(START)
+    assert eng.timetable.next_deadline() == (until, "late")
+    woke = run_until(eng, sent, DUE)
+    assert woke == [until, DUE]
+    assert sent.seen() == [("reminder", "PT1H", "ops"), ("due", "PT0S", "ops")]
+    assert sent.notes[0].scheduled_for == DUE - 60 * MIN, "the held reminder, late"
