@@ -17,11 +17,13 @@ a delivery like any other (ledger row, retries, resent with the same key after a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import structlog
 
+from alertd.core.catchup import Reason, effective_window
 from alertd.core.display import rfc3339
 from alertd.core.model import Deadline
 from alertd.core.notification import Notification
@@ -124,12 +126,22 @@ class Follower:
             engine.dispatcher.submit(n, attempt=(known[n.key].attempts if n.key in known else 0) + 1)
 
     def resume(self, d: Deadline, row: Row, now: datetime) -> None:
-        """An open notice row (a retry came due, or found at start-up): send it again or wait."""
+        """An open notice row (a retry came due, or found at start-up): send it again, wait, or,
+        more than the catch-up window past its action, give it up."""
         engine = self.engine
         action = engine.ledger.action(row.action_id) if row.action_id is not None else None
         if action is None or action.act not in NOTICE_KINDS:
             engine.ledger.finish(row.key, "failed", reason="action_missing", now=now)
             log.error("alert.failed", alert_id=row.key, deadline=d.id, channel=row.channel, reason="action_missing")
+            return
+        if now - row.fire_at > effective_window(self.window):
+            # After downtime, as for an alert: a notice more than the catch-up window past its action
+            # is not sent late (docs/after-the-due.md); one already tried is a give-up.
+            state = "failed" if row.attempts else "missed"
+            engine.ledger.finish(row.key, state, reason=Reason.BEYOND_CATCHUP.value, now=now)
+            log.log(logging.ERROR if row.attempts else logging.WARNING, f"alert.{state}", alert_id=row.key,
+                    deadline=d.id, channel=row.channel, kind=row.kind, reason=Reason.BEYOND_CATCHUP.value)
+            engine.metrics.delivery(row.channel, state)
             return
         if row.next_retry_at is not None and row.next_retry_at > now:
             engine.timetable.add_retry(row.key, d.id, row.next_retry_at)

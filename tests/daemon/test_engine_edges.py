@@ -14,6 +14,7 @@ from alertd.core.state import Act, Action
 from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
 from alertd.daemon.timetable import Timetable
+from alertd.store.base import NewRow
 from alertd.store.ledger import Ledger
 from tests.daemon.test_engine_states import DUE, MIN, START, Delivered, deadline, run_until
 
@@ -91,3 +92,24 @@ def test_a_far_deadline_snoozed_past_its_first_reminder_wakes_at_the_snooze_end(
     assert woke == [until, DUE]
     assert sent.seen() == [("reminder", "PT1H", "ops"), ("due", "PT0S", "ops")]
     assert sent.notes[0].scheduled_for == DUE - 60 * MIN, "the held reminder, late"
+
+
+def test_a_notice_left_open_past_the_catch_up_window_is_missed_not_sent(tmp_path) -> None:
+    eng, follower, sent, other = open_world(tmp_path, dispatcher=Delivered)
+    acked, _ = other.act(Action("late", DUE, Act.ACK, "alice", DUE + 40 * MIN))
+    assert acked is not None
+    stale = Notification.for_notice(deadline(), acked, "ops")
+    crashed = Notification.for_notice(deadline(), acked, "duty")
+    fresh_action, _ = other.act(Action("late", DUE, Act.SNOOZE, "bob", DUE + 3 * 60 * MIN, until=DUE + 5 * 60 * MIN))
+    assert fresh_action is not None
+    fresh = Notification.for_notice(deadline(), fresh_action, "ops")
+    other.record([NewRow(n.key, "late", "", DUE, "ops", n.scheduled_for, "pending", kind=n.kind,
+                         action_id=n.action.id) for n in (stale, crashed, fresh)], now=DUE + 40 * MIN)
+    other.mark_sending(crashed.key, now=DUE + 40 * MIN)  # the daemon was killed while sending it
+    down_until = DUE + 3 * 60 * MIN + 10 * MIN  # two hours after the ack, ten minutes after the snooze
+    sent.now = down_until
+    follower.start(down_until)
+    assert [n.key for n in sent.notes if n.is_notice] == [fresh.key], "only the notice still within the window"
+    rows = eng.ledger.rows([stale.key, crashed.key])
+    assert (rows[stale.key].state, rows[stale.key].reason) == ("missed", "beyond_catchup_window")
+    assert (rows[crashed.key].state, rows[crashed.key].reason) == ("failed", "beyond_catchup_window"), "tried once"
