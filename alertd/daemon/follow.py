@@ -36,6 +36,7 @@ __all__ = ["Follower"]
 log = structlog.get_logger("alertd.daemon.follow")
 
 _IN_FORCE = {Act.ACK: "acked", Act.SNOOZE: "snoozed", Act.DONE: "done"}
+_AFTER_DUE = ("deadline.overdue", "deadline.escalation")  # the alerts whose channels get the notices
 
 
 class Follower:
@@ -104,6 +105,9 @@ class Follower:
     def _notices(self, actions: Iterable[Action], now: datetime) -> None:
         engine = self.engine
         notes: list[Notification] = []
+        # A repeat or step handed to the dispatcher is still `pending` in the store until its attempt
+        # starts (waiting for a slot, or for Slack's pacing): its channel gets it, so the notice too.
+        handed: list[Row] | None = None
         for a in actions:
             d = engine.deadlines.get(a.deadline_id)
             if a.act not in NOTICE_KINDS or d is None or d.due != a.due:
@@ -112,8 +116,11 @@ class Follower:
             in_force = getattr(state, _IN_FORCE[a.act]) if state is not None else None
             if in_force is None or in_force.id != a.id:  # undone (reopened) or replaced since
                 continue
-            channels = [ch for ch in engine.ledger.received_after_due(d.id, d.due, before=a.at) if ch in d.all_channels]
-            notes += [Notification.for_notice(d, a, ch) for ch in channels]
+            channels = set(engine.ledger.received_after_due(d.id, d.due, before=a.at))
+            if handed is None:  # read once, and only when a notice may go
+                handed = [r for r in engine.ledger.rows(engine.dispatcher.busy).values() if r.kind in _AFTER_DUE]
+            channels.update(r.channel for r in handed if r.deadline_id == d.id and r.due == d.due and r.fire_at <= a.at)
+            notes += [Notification.for_notice(d, a, ch) for ch in sorted(channels) if ch in d.all_channels]
         if not notes:
             return
         known = engine.ledger.rows(n.key for n in notes)

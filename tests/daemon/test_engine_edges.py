@@ -16,7 +16,7 @@ from alertd.daemon.follow import Follower
 from alertd.daemon.timetable import Timetable
 from alertd.store.base import NewRow
 from alertd.store.ledger import Ledger
-from tests.daemon.test_engine_states import DUE, MIN, START, Delivered, deadline, run_until
+from tests.daemon.test_engine_states import DUE, MIN, START, Delivered, act, deadline, run_until
 
 WINDOW = timedelta(hours=1)
 
@@ -45,6 +45,18 @@ def open_world(tmp_path, items=None, dispatcher=Holding):
     sent = dispatcher(ledger)
     eng = Engine(items or [deadline()], ledger=ledger, timetable=Timetable(), dispatcher=sent, window=WINDOW)
     return eng, Follower(eng, window=WINDOW), sent, other
+
+
+def test_an_ack_notifies_a_channel_whose_repeat_the_dispatcher_still_holds(tmp_path) -> None:
+    eng, follower, sent, other = open_world(tmp_path)
+    follower.start(START)
+    run_until(eng, sent, DUE + 15 * MIN)  # the reminder, the due alert, step 1 to duty: all sent
+    sent.hold = True
+    run_until(eng, sent, DUE + 30 * MIN)  # the first repeat to ops: handed over, not yet marked sending
+    assert [(n.lead.iso, n.channel) for n in sent.queued] == [("-PT30M", "ops")]
+    act(other, follower, sent, Act.ACK, DUE + 31 * MIN)
+    notices = sorted(n.channel for n in sent.queued if n.is_notice)
+    assert notices == ["duty", "ops"], "ops gets the repeat: it must hear of the ack too"
 
 
 def test_an_ack_recorded_while_the_daemon_starts_is_applied(tmp_path) -> None:
