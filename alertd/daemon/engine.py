@@ -21,7 +21,7 @@ from alertd.core.leads import LeadError, lead_from_iso
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import Notification, delivery_key
 from alertd.core.planner import alerts_for, next_wake, reach
-from alertd.core.state import DeadlineState
+from alertd.core.state import DeadlineState, Hold, held_by
 from alertd.daemon.timetable import Timetable
 from alertd.delivery.dispatch import Dispatcher
 from alertd.metrics import Metrics
@@ -48,6 +48,7 @@ class Engine:
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
         timetable.refine = self.first_alert
+        dispatcher.hold = self.held
         self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
@@ -166,6 +167,15 @@ class Engine:
 
         self.timetable.load(entries())
         self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
+
+    def held(self, note: Notification, now: datetime) -> Hold | None:
+        """Why a delivery handed to the dispatcher must not start at `now` (the dispatcher's `hold`):
+        an ack, snooze or done applied while it waited for a slot. None for a notice, or for a
+        deadline removed or re-dated meanwhile (its row is closed when it is decided again)."""
+        d = self.deadlines.get(note.deadline.id)
+        if note.is_notice or d is None or d.due != note.deadline.due:
+            return None
+        return held_by(d, self.states.get(d.id), PlannedAlert(d, note.lead, note.scheduled_for, (note.channel,)), now)
 
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""

@@ -105,8 +105,8 @@ class Follower:
     def _notices(self, actions: Iterable[Action], now: datetime) -> None:
         engine = self.engine
         notes: list[Notification] = []
-        # A repeat or step handed to the dispatcher is still `pending` in the store until its attempt
-        # starts (waiting for a slot, or for Slack's pacing): its channel gets it, so the notice too.
+        # A repeat or step whose attempt has started may still read `pending` in the store (its
+        # `sending` mark waits for the group commit): its channel gets it, so the notice too.
         handed: list[Row] | None = None
         for a in actions:
             d = engine.deadlines.get(a.deadline_id)
@@ -118,7 +118,7 @@ class Follower:
                 continue
             channels = set(engine.ledger.received_after_due(d.id, d.due, before=a.at))
             if handed is None:  # read once, and only when a notice may go
-                handed = [r for r in engine.ledger.rows(engine.dispatcher.busy).values() if r.kind in _AFTER_DUE]
+                handed = [r for r in engine.ledger.rows(engine.dispatcher.started).values() if r.kind in _AFTER_DUE]
             channels.update(r.channel for r in handed if r.deadline_id == d.id and r.due == d.due and r.fire_at <= a.at)
             notes += [Notification.for_notice(d, a, ch) for ch in sorted(channels) if ch in d.all_channels]
         if not notes:

@@ -5,6 +5,7 @@ far deadlines that are done or snoozed, notices left open past the catch-up wind
 
 from __future__ import annotations
 
+import asyncio
 import select
 from dataclasses import replace
 from datetime import timedelta
@@ -14,6 +15,8 @@ from alertd.core.state import Act, Action
 from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
 from alertd.daemon.timetable import Timetable
+from alertd.delivery.dispatch import Dispatcher
+from alertd.redact import Redactor
 from alertd.store.base import NewRow
 from alertd.store.ledger import Ledger
 from tests.daemon.test_engine_states import DUE, MIN, START, Delivered, act, deadline, run_until
@@ -22,19 +25,20 @@ WINDOW = timedelta(hours=1)
 
 
 class Holding(Delivered):
-    """A dispatcher that, once `hold` is set, keeps what it is given queued (busy, its row still
-    pending), as a real one does while a delivery waits for a slot or for Slack's pacing."""
+    """A dispatcher that, once `keep` is set, starts what it is given and records nothing yet (busy
+    and started, its row still pending), as a real one does until its group commit writes `sending`."""
 
     def __init__(self, ledger: Ledger) -> None:
         super().__init__(ledger)
-        self.hold = False
+        self.keep = False
         self.queued: list[Notification] = []
 
     def submit(self, note: Notification, *, attempt: int) -> None:
-        if not self.hold:
+        if not self.keep:
             super().submit(note, attempt=attempt)
             return
         self.busy.add(note.key)
+        self.started.add(note.key)
         self.queued.append(note)
 
 
@@ -47,12 +51,12 @@ def open_world(tmp_path, items=None, dispatcher=Holding):
     return eng, Follower(eng, window=WINDOW), sent, other
 
 
-def test_an_ack_notifies_a_channel_whose_repeat_the_dispatcher_still_holds(tmp_path) -> None:
+def test_an_ack_notifies_a_channel_whose_repeat_is_started_but_not_yet_marked(tmp_path) -> None:
     eng, follower, sent, other = open_world(tmp_path)
     follower.start(START)
     run_until(eng, sent, DUE + 15 * MIN)  # the reminder, the due alert, step 1 to duty: all sent
-    sent.hold = True
-    run_until(eng, sent, DUE + 30 * MIN)  # the first repeat to ops: handed over, not yet marked sending
+    sent.keep = True
+    run_until(eng, sent, DUE + 30 * MIN)  # the first repeat to ops: started, `sending` not yet committed
     assert [(n.lead.iso, n.channel) for n in sent.queued] == [("-PT30M", "ops")]
     act(other, follower, sent, Act.ACK, DUE + 31 * MIN)
     notices = sorted(n.channel for n in sent.queued if n.is_notice)
@@ -125,3 +129,70 @@ def test_a_notice_left_open_past_the_catch_up_window_is_missed_not_sent(tmp_path
     rows = eng.ledger.rows([stale.key, crashed.key])
     assert (rows[stale.key].state, rows[stale.key].reason) == ("missed", "beyond_catchup_window")
     assert (rows[crashed.key].state, rows[crashed.key].reason) == ("failed", "beyond_catchup_window"), "tried once"
+
+
+class Paced:
+    """A channel's sender that, while `gate` is shut, makes each delivery wait for its turn (as
+    Slack's one-a-second pacing does, before the delivery takes a slot); it keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.got: list[Notification] = []
+
+    async def ready(self, note: Notification) -> None:
+        await self.gate.wait()
+
+    async def send(self, note: Notification, *, now) -> None:
+        self.got.append(note)
+
+
+async def turns(dispatcher: Dispatcher) -> None:
+    """Let the event loop run until the dispatcher is idle, or only waits on a shut gate."""
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if not dispatcher.busy:
+            return
+
+
+def test_a_repeat_still_waiting_for_its_turn_when_an_ack_comes_is_not_sent(tmp_path) -> None:
+    """The ack is applied within a second; a repeat queued before it must not go out after it."""
+
+    async def scenario() -> tuple[dict[str, Paced], Ledger]:
+        path = tmp_path / "ledger.sqlite3"
+        ledger, other = Ledger.open(path), Ledger.open(path)
+        clock = [START]
+        senders = {name: Paced() for name in ("ops", "duty", "boss")}
+        dispatcher = Dispatcher(ledger, concurrency=4, window=WINDOW, clock=lambda: clock[0],
+                                on_retry=lambda *_: None, redact=Redactor())
+        dispatcher.senders = senders
+        eng = Engine([deadline()], ledger=ledger, timetable=Timetable(), dispatcher=dispatcher, window=WINDOW)
+        follower = Follower(eng, window=WINDOW)
+        follower.start(START)
+
+        async def run_until(end) -> None:
+            while (nxt := eng.timetable.next_instant()) is not None and nxt <= end:
+                clock[0] = nxt
+                eng.run_due(nxt)
+                await turns(dispatcher)
+
+        await run_until(DUE + 15 * MIN)
+        senders["ops"].gate.clear()
+        await run_until(DUE + 30 * MIN)  # the first repeat to ops waits for its turn
+        assert dispatcher.busy and not senders["ops"].got[2:]
+        clock[0] = DUE + 31 * MIN
+        assert other.act(Action("late", DUE, Act.ACK, "alice", clock[0]))[0] is not None
+        assert follower.poll(clock[0]) == 1
+        senders["ops"].gate.set()
+        await turns(dispatcher)
+        assert not dispatcher.busy
+        other.close()
+        return senders, ledger
+
+    senders, ledger = asyncio.run(scenario())
+    assert [(n.kind, n.lead.iso) for n in senders["ops"].got] == [("deadline.reminder", "PT1H"),
+                                                                   ("deadline.due", "PT0S")]
+    assert [n.kind for n in senders["duty"].got] == ["deadline.escalation", "deadline.acknowledged"]
+    rows = {(r.lead, r.channel): (r.state, r.reason) for r in ledger.iter_all()}
+    assert rows[("-PT30M", "ops")] == ("superseded", "acknowledged")
+    ledger.close()

@@ -33,6 +33,7 @@ class Delivered:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.busy: set[str] = set()
+        self.started: set[str] = set()
         self.notes: list[Notification] = []
         self.now = START
 
