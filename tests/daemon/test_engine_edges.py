@@ -155,44 +155,57 @@ async def turns(dispatcher: Dispatcher) -> None:
             return
 
 
+async def queued_repeat_then(tmp_path, action: Action, until) -> tuple[dict[str, Paced], Ledger]:
+    """The first repeat to ops waits for its turn (the dispatcher has it, no attempt yet) when
+    `action` is recorded and applied; then its turn comes, and the clock runs on to `until`."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger, other = Ledger.open(path), Ledger.open(path)
+    clock = [START]
+    senders = {name: Paced() for name in ("ops", "duty", "boss")}
+    dispatcher = Dispatcher(ledger, concurrency=4, window=WINDOW, clock=lambda: clock[0],
+                            on_retry=lambda *_: None, redact=Redactor())
+    dispatcher.senders = senders
+    eng = Engine([deadline()], ledger=ledger, timetable=Timetable(), dispatcher=dispatcher, window=WINDOW)
+    follower = Follower(eng, window=WINDOW)
+    follower.start(START)
+
+    async def run_until(end) -> None:
+        while (nxt := eng.timetable.next_instant()) is not None and nxt <= end:
+            clock[0] = nxt
+            eng.run_due(nxt)
+            await turns(dispatcher)
+
+    await run_until(DUE + 15 * MIN)
+    senders["ops"].gate.clear()
+    await run_until(DUE + 30 * MIN)
+    assert dispatcher.busy and not senders["ops"].got[2:]
+    clock[0] = action.at
+    assert other.act(action)[0] is not None
+    assert follower.poll(clock[0]) == 1
+    senders["ops"].gate.set()
+    await turns(dispatcher)
+    assert not dispatcher.busy
+    await run_until(until)
+    other.close()
+    return senders, ledger
+
+
 def test_a_repeat_still_waiting_for_its_turn_when_an_ack_comes_is_not_sent(tmp_path) -> None:
     """The ack is applied within a second; a repeat queued before it must not go out after it."""
-
-    async def scenario() -> tuple[dict[str, Paced], Ledger]:
-        path = tmp_path / "ledger.sqlite3"
-        ledger, other = Ledger.open(path), Ledger.open(path)
-        clock = [START]
-        senders = {name: Paced() for name in ("ops", "duty", "boss")}
-        dispatcher = Dispatcher(ledger, concurrency=4, window=WINDOW, clock=lambda: clock[0],
-                                on_retry=lambda *_: None, redact=Redactor())
-        dispatcher.senders = senders
-        eng = Engine([deadline()], ledger=ledger, timetable=Timetable(), dispatcher=dispatcher, window=WINDOW)
-        follower = Follower(eng, window=WINDOW)
-        follower.start(START)
-
-        async def run_until(end) -> None:
-            while (nxt := eng.timetable.next_instant()) is not None and nxt <= end:
-                clock[0] = nxt
-                eng.run_due(nxt)
-                await turns(dispatcher)
-
-        await run_until(DUE + 15 * MIN)
-        senders["ops"].gate.clear()
-        await run_until(DUE + 30 * MIN)  # the first repeat to ops waits for its turn
-        assert dispatcher.busy and not senders["ops"].got[2:]
-        clock[0] = DUE + 31 * MIN
-        assert other.act(Action("late", DUE, Act.ACK, "alice", clock[0]))[0] is not None
-        assert follower.poll(clock[0]) == 1
-        senders["ops"].gate.set()
-        await turns(dispatcher)
-        assert not dispatcher.busy
-        other.close()
-        return senders, ledger
-
-    senders, ledger = asyncio.run(scenario())
+    ack = Action("late", DUE, Act.ACK, "alice", DUE + 31 * MIN)
+    senders, ledger = asyncio.run(queued_repeat_then(tmp_path, ack, DUE + timedelta(days=1)))
     assert [(n.kind, n.lead.iso) for n in senders["ops"].got] == [("deadline.reminder", "PT1H"),
                                                                    ("deadline.due", "PT0S")]
     assert [n.kind for n in senders["duty"].got] == ["deadline.escalation", "deadline.acknowledged"]
     rows = {(r.lead, r.channel): (r.state, r.reason) for r in ledger.iter_all()}
     assert rows[("-PT30M", "ops")] == ("superseded", "acknowledged")
+    ledger.close()
+
+
+def test_a_repeat_still_waiting_for_its_turn_when_a_snooze_comes_waits_for_its_end(tmp_path) -> None:
+    snooze = Action("late", DUE, Act.SNOOZE, "alice", DUE + 31 * MIN, until=DUE + 50 * MIN)
+    senders, ledger = asyncio.run(queued_repeat_then(tmp_path, snooze, DUE + 50 * MIN))
+    late = senders["ops"].got[2:]
+    assert [(n.kind, n.lead.iso) for n in late] == [("deadline.overdue", "-PT30M")], "held, then the latest held"
+    assert late[0].late_by_seconds == 20 * 60, "sent when the snooze ended"
     ledger.close()
