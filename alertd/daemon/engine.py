@@ -187,9 +187,10 @@ class Engine:
             return
         keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in self._passed(d, now)
                 for ch in a.targets]
-        # Of the repeats only the latest is a candidate: the older ones the ledger holds open come in here.
+        # Of the repeats only the latest is a candidate: the older ones the ledger holds open come in here,
+        # and so do those of a deadline whose config no longer repeats or escalates (to be closed).
         open_after: dict[str, list] = {}
-        repeating = [(d.id, d.due) for d in deadlines if d.after is not None and d.due < now]
+        repeating = [(d.id, d.due) for d in deadlines if d.due < now]
         for row in self.ledger.unfinished_for(repeating) if repeating else ():
             if row.lead.startswith("-"):
                 try:

@@ -209,3 +209,18 @@ def test_a_repeat_still_waiting_for_its_turn_when_a_snooze_comes_waits_for_its_e
     assert [(n.kind, n.lead.iso) for n in late] == [("deadline.overdue", "-PT30M")], "held, then the latest held"
     assert late[0].late_by_seconds == 20 * 60, "sent when the snooze ended"
     ledger.close()
+
+
+def test_a_repeat_waiting_for_a_retry_is_closed_when_the_config_drops_repeats_and_steps(tmp_path) -> None:
+    eng, follower, sent, _ = open_world(tmp_path, dispatcher=Delivered)
+    follower.start(START)
+    sent.keep_open = {"-PT30M"}
+    run_until(eng, sent, DUE + 30 * MIN)
+    [repeat] = [n for n in sent.notes if n.lead.iso == "-PT30M"]
+    eng.ledger.apply_marks([("sending", repeat.key, DUE + 30 * MIN)])
+    eng.ledger.mark_retry(repeat.key, at=DUE + 32 * MIN, error="HTTP 503", now=DUE + 30 * MIN)
+    plain = replace(deadline(), after=None)
+    eng.replace([plain], DUE + 31 * MIN)
+    run_until(eng, sent, DUE + timedelta(days=1))
+    row = eng.ledger.get(repeat.key)
+    assert row is not None and (row.state, row.reason) == ("superseded", "deadline_changed"), "not left open for ever"
