@@ -224,8 +224,8 @@ class Daemon:
                              dispatcher=self.dispatcher, window=self.settings.catchup, metrics=self.metrics)
         self.metrics.channels_known(list(self.config.channels))
         self.follower = Follower(self.engine, window=self.settings.catchup)
-        self.follower.start(now, self.engine.start(now))
-        self._store_fd = self.ledger.change_fd()
+        self.follower.start(now)  # starts the engine
+        self._store_fd = self.ledger.change_fd()  # opened by the follower's start, before it read the store
         self._store_changed = False
         self._ask_store_until = 0.0  # monotonic: ask on every tick until then (a write not yet committed)
         if self._store_fd is not None:  # waited on with everything else: nothing to do while nobody writes

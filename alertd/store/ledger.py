@@ -297,11 +297,12 @@ class Ledger(StateTables, KeyTable):
 
     def received_after_due(self, deadline_id: str, due: datetime, *, before: datetime) -> list[str]:
         """Channels sent (or being sent) a repeat or escalation for this due, planned at or before `before`."""
-        found = {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT channel FROM deliveries WHERE deadline_id = ? AND due = ? "
+        held = self.pending.rows  # writes the storage refused, as they will be: they override what is written
+        found = {r[1] for r in self.conn.execute(
+            "SELECT key, channel FROM deliveries WHERE deadline_id = ? AND due = ? "
             "AND state IN ('sent', 'sending') AND kind IN ('deadline.overdue', 'deadline.escalation') "
-            "AND fire_at <= ?", (deadline_id, fmt(due), fmt(before)))}
-        found |= {r.channel for r in self.pending.rows.values()  # writes the storage refused, as they will be
+            "AND fire_at <= ?", (deadline_id, fmt(due), fmt(before))) if r[0] not in held}
+        found |= {r.channel for r in held.values()
                   if r.deadline_id == deadline_id and r.due == due and r.state in ("sent", "sending")
                   and r.kind in ("deadline.overdue", "deadline.escalation") and r.fire_at <= before}
         return sorted(found)
