@@ -4,9 +4,11 @@
   is the one token. The API takes it as `Authorization: Bearer TOKEN`; pages also take it as the
   password of HTTP Basic authentication (any user name), which browsers ask for and remember.
 - With a token, the API always needs it; pages need it when the server listens on an address
-  that is not loopback. Without a token the server listens on loopback only (server.py refuses
-  anything else), and then answers only requests whose Host is a loopback name (a web page
-  elsewhere cannot reach it through DNS rebinding).
+  that is not loopback, or when the request came through a reverse proxy (it carries Forwarded,
+  X-Forwarded-For or X-Real-IP: the proxy's clients are not local). Without a token the server
+  listens on loopback only (server.py refuses anything else), and then answers only requests
+  whose Host is a loopback name and that no proxy forwarded (a web page elsewhere cannot reach it
+  through DNS rebinding).
 - /healthz is open (it says up or down, nothing else). A handler marked `@public` does its own
   authentication (a signed link) and is let through.
 Tokens are compared in constant time and never logged, echoed or put in a page.
@@ -34,6 +36,7 @@ TOKEN_CREDENTIAL = "api-token"  # noqa: S105 - the credential's file name, not a
 OPEN_PATHS = frozenset({"/healthz"})
 MIN_TOKEN = 16  # characters: a guessable token is no protection
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")  # a reverse proxy's marks
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -100,12 +103,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     path = request.path
     if path in OPEN_PATHS or getattr(_target(handler, request), "alertd_public", False):
         return await handler(request)
+    proxied = any(h in request.headers for h in _PROXY_HEADERS)
     if ctx.token is None:  # loopback only (server.py): refuse a Host that is not loopback (DNS rebinding)
-        if _host_name(request.host or "") not in _LOOPBACK_HOSTS:
-            return _refused(path, 421, "this server answers only to a loopback host name (set ALERTD_API_TOKEN "
-                                       "to serve other names)")
+        if _host_name(request.host or "") not in _LOOPBACK_HOSTS or proxied:
+            return _refused(path, 421, "without ALERTD_API_TOKEN this server answers only local clients that "
+                                       "name it by a loopback address (no proxies)")
         return await handler(request)
-    needed = is_api(path) or not ctx.loopback
+    needed = is_api(path) or not ctx.loopback or proxied  # through a proxy a client is not local
     if needed and not _matches(presented_token(request), ctx.token):
         return _refused(path, 401, "this needs the API token (Authorization: Bearer TOKEN)")
     return await handler(request)

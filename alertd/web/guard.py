@@ -9,7 +9,11 @@ wraps each connection's protocol:
   1,024): the next one is closed at once, without a byte read;
 - a connection must start a request within `HEAD_SECONDS` of opening, or of the end of its last
   one (`request_started` / `request_done` are called by the app's middleware), else it is closed;
-- no connection lives longer than `LIFE_SECONDS` (the status page polls; nothing streams).
+- no connection lives longer than `LIFE_SECONDS` (the status page polls; nothing streams);
+- at most `ANSWERING` requests are answered at once, and while the daemon is sending alerts or
+  about to (`give_way`) none starts and no connection is read from, for up to 2 s at a time: the
+  server shares the daemon's event loop, and a flood of requests would otherwise put every
+  delivery step behind hundreds of request callbacks (bench/http_load.py measures it).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ __all__ = ["GUARD", "HEAD_SECONDS", "LIFE_SECONDS", "Guard", "connection_limit",
 HEAD_SECONDS = 10.0
 LIFE_SECONDS = 300.0
 MAX_CONNECTIONS = 1024
+GIVE_WAY_SECONDS = 2.0
+ANSWERING = 4  # requests answered at once; the others wait (suspended, cheap) for a turn
+CHECK_SECONDS = 0.01  # how often the guard looks whether alerts are being sent
 
 
 def connection_limit() -> int:
@@ -43,11 +50,58 @@ class Guard:
         self.head_seconds = head_seconds
         self.life_seconds = life_seconds
         self.open: dict[asyncio.BaseTransport, _Guarded] = {}
+        self.answering = asyncio.Semaphore(ANSWERING)
+        self.go = asyncio.Event()  # clear while giving way to the alerts
+        self.go.set()
+        self._busy: Callable[[], bool] | None = None
+        self._check: asyncio.TimerHandle | None = None
+        self.paused_since: float | None = None  # loop time reading stopped for the alerts
+        self._resumed_at = 0.0  # loop time reading resumed while still busy (0: not busy since)
+        self.pauses = 0
         self.refused = 0  # connections closed at once for being over the limit
         self.timed_out = 0  # connections closed for not sending a request in time
 
     def __call__(self) -> asyncio.Protocol:
         return _Guarded(self)
+
+    # -- giving way to the alerts -----------------------------------------------------------------
+    def give_way(self, busy: Callable[[], bool]) -> None:
+        """While `busy()` (deliveries starting or in flight), stop reading from every connection, so the
+        loop runs the alerts' tasks first; at most `GIVE_WAY_SECONDS` at a time, then `GIVE_WAY_SECONDS`
+        of reading again (a slow receiver must not make the page unreachable)."""
+        self._busy = busy
+        self._check = asyncio.get_running_loop().call_later(CHECK_SECONDS, self._watch)
+
+    def _watch(self) -> None:
+        now = asyncio.get_running_loop().time()
+        busy = self._busy is not None and self._busy()
+        if self.paused_since is None:
+            if busy and now >= self._resumed_at + GIVE_WAY_SECONDS * (self._resumed_at > 0):
+                self.paused_since = now
+                self.pauses += 1
+                self.go.clear()
+                for conn in self.open.values():
+                    conn.pause()
+        elif not busy or now - self.paused_since >= GIVE_WAY_SECONDS:
+            self.paused_since = None
+            self._resumed_at = now if busy else 0.0
+            self.go.set()
+            for conn in self.open.values():
+                conn.resume()
+        self._check = asyncio.get_running_loop().call_later(CHECK_SECONDS, self._watch)
+
+    async def turn(self) -> None:
+        """Wait until a request may be answered: not while giving way, and `ANSWERING` at a time."""
+        while True:
+            await self.go.wait()
+            await self.answering.acquire()
+            if self.go.is_set():
+                return
+            self.answering.release()
+
+    def close(self) -> None:
+        if self._check is not None:
+            self._check.cancel()
 
     def request_started(self, transport: asyncio.BaseTransport | None) -> None:
         conn = self.open.get(transport) if transport is not None else None
@@ -86,8 +140,21 @@ class _Guarded(asyncio.Protocol):
             raise RuntimeError("Guard.factory is not set")
         self.inner = g.factory()
         self.inner.connection_made(transport)
+        if g.paused_since is not None:
+            transport.pause_reading()
         self._life = asyncio.get_running_loop().call_later(g.life_seconds, self._close)
         self.arm_head_timer()
+
+    def pause(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+            self.cancel_head_timer()  # the wait is ours, not the client's
+
+    def resume(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+            if not self.busy:
+                self.arm_head_timer()
 
     def arm_head_timer(self) -> None:
         self.cancel_head_timer()
@@ -144,6 +211,10 @@ async def guard_middleware(request: web.Request,
         return await handler(request)
     guard.request_started(request.transport)
     try:
-        return await handler(request)
+        await guard.turn()
+        try:
+            return await handler(request)
+        finally:
+            guard.answering.release()
     finally:
         guard.request_done(request.transport)

@@ -28,6 +28,7 @@ __all__ = ["WebServer", "WebSetupError"]
 
 SETTING = "ALERTD_HTTP_ADDR"
 BACKLOG = 1024
+SOON = 0.05  # seconds before an alert's instant the server stops reading requests (guard.py)
 
 log = structlog.get_logger("alertd.web")
 
@@ -88,13 +89,25 @@ class WebServer:
         guard.factory = self._runner.server
         self.guard = guard
         self._server = await asyncio.get_running_loop().create_server(guard, sock=self.sock, backlog=BACKLOG)
+        guard.give_way(lambda: _sending(daemon))
         log.info("http.listening", url=self.url, loopback=self.loopback, token=self.token is not None,
                  max_connections=guard.limit)
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()  # no new connections
+        if self.guard is not None:
+            self.guard.close()
         if self._runner is not None:
             await self._runner.cleanup()  # ends the open ones
             self._runner = None
         self.sock.close()
+
+
+def _sending(daemon: Any) -> bool:
+    """Whether the daemon is sending alerts or about to: deliveries in flight, deadlines waiting to be
+    decided, or the next alert within `SOON` seconds."""
+    if daemon.dispatcher.busy or daemon.engine.backlog:
+        return True
+    nxt = daemon.timetable.next_instant()
+    return nxt is not None and (nxt - daemon.clock()).total_seconds() < SOON

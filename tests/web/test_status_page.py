@@ -115,3 +115,13 @@ def test_without_a_token_only_loopback_host_names_are_answered(served):
         assert c.get("/", headers={"Host": "localhost:1"}).status_code == 200
         rebound = c.get("/api/v1/deadlines", headers={"Host": "evil.example:80"})
         assert rebound.status_code == 421 and "report" not in rebound.text
+        assert c.get("/", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 421
+
+
+def test_behind_a_reverse_proxy_the_page_needs_the_token(served):
+    s = served([just_passed("report")])
+    with httpx.Client(base_url=s.url, timeout=30) as c:
+        assert c.get("/").status_code == 200  # a local browser
+        for header in ("Forwarded", "X-Forwarded-For", "X-Real-IP"):
+            assert c.get("/", headers={header: "for=203.0.113.9"}).status_code == 401
+        assert c.get("/", headers={"X-Forwarded-For": "203.0.113.9"}, auth=("wall", TOKEN)).status_code == 200
