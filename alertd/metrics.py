@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from alertd import __version__
 
-__all__ = ["Metrics", "MetricsAddressError", "MetricsServer", "Outcome", "parse_metrics_addr",
+__all__ = ["Metrics", "MetricsAddressError", "MetricsServer", "Outcome", "listen_failure", "parse_metrics_addr",
            "start_metrics_server"]
 
 Outcome = Literal["sent", "failed", "superseded", "missed"]
@@ -130,27 +130,28 @@ class MetricsServer:
         self._thread.join(timeout=5)
 
 
-def parse_metrics_addr(addr: str) -> tuple[str, int]:
-    """`127.0.0.1:9721`, `localhost:9721`, `[::1]:9721` → (host, port); raises MetricsAddressError."""
+def parse_metrics_addr(addr: str, setting: str = "ALERTD_METRICS_ADDR") -> tuple[str, int]:
+    """`127.0.0.1:9721`, `localhost:9721`, `[::1]:9721` → (host, port); raises MetricsAddressError
+    naming `setting` (ALERTD_HTTP_ADDR is read the same way)."""
     text = addr.strip()
     hint = "write HOST:PORT, e.g. 127.0.0.1:9721 or [::1]:9721"
     if text.startswith("["):
         host, sep, port_text = text[1:].partition("]:")
         if not sep:
-            raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r} is not HOST:PORT: {hint}")
+            raise MetricsAddressError(f"{setting} {addr!r} is not HOST:PORT: {hint}")
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: {host!r} is not an IPv6 address") from None
+            raise MetricsAddressError(f"{setting} {addr!r}: {host!r} is not an IPv6 address") from None
     else:
         host, sep, port_text = text.rpartition(":")
         if not sep or not host:
-            raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r} is not HOST:PORT: {hint}")
+            raise MetricsAddressError(f"{setting} {addr!r} is not HOST:PORT: {hint}")
         if ":" in host:
-            raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: put an IPv6 address in brackets, "
+            raise MetricsAddressError(f"{setting} {addr!r}: put an IPv6 address in brackets, "
                                       f"e.g. [{host}]:{port_text}")
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: port {port_text!r} is not a number "
+        raise MetricsAddressError(f"{setting} {addr!r}: port {port_text!r} is not a number "
                                   "from 0 to 65535")
     return host, int(port_text)
 
@@ -167,10 +168,14 @@ def start_metrics_server(addr: str, metrics: Metrics) -> MetricsServer:
     except socket.gaierror as exc:
         raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: cannot resolve {host!r}: {exc.strerror}") from None
     except OSError as exc:
-        reason = {
-            errno.EADDRINUSE: "the address is already in use (another alertd, or another exporter?)",
-            errno.EACCES: "permission denied (ports below 1024 need privileges alertd does not have)",
-            errno.EADDRNOTAVAIL: "no local interface has that address",
-        }.get(exc.errno or 0, exc.strerror or str(exc))
-        raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: cannot listen: {reason}") from None
+        raise MetricsAddressError(f"ALERTD_METRICS_ADDR {addr!r}: cannot listen: {listen_failure(exc)}") from None
     return MetricsServer(host=host, port=server.server_port, _server=server, _thread=thread)
+
+
+def listen_failure(exc: OSError) -> str:
+    """Why binding a listening socket failed, in words."""
+    return {
+        errno.EADDRINUSE: "the address is already in use (another alertd, or another exporter?)",
+        errno.EACCES: "permission denied (ports below 1024 need privileges alertd does not have)",
+        errno.EADDRNOTAVAIL: "no local interface has that address",
+    }.get(exc.errno or 0, exc.strerror or str(exc))

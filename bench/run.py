@@ -10,6 +10,7 @@ Scenarios, one file each (the shared harness is harness.py):
 - ready    (ready.py)    `alertd run` and the baseline: spawn to READY=1, RSS and CPU at READY,
                          CPU over an idle window, reload after one file changed.
 - burst    (burst.py)    N alerts due at one instant to a loopback webhook answering in 50 ms.
+- http     (http_load.py) a burst's lateness with and without 1,000 hostile HTTP connections.
 - compare  (compare.py)  this tree against an earlier revision (`--versions`), interleaved runs of
                          READY/RSS/idle/reload, check and the burst, at the largest size.
 A program that never sends READY (or exits) is reported as "not measured", never guessed.
@@ -29,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a pack
 import burst
 import check
 import compare
+import http_load
 import ready
 from harness import BENCH, SCALE_START, WORK, loadavg, machine
 
-SCENARIOS = ("check", "ready", "burst", "compare")
+SCENARIOS = ("check", "ready", "burst", "http", "compare")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     if "burst" in only:
         measure("burst", lambda: burst.run(args.runs, args.burst, quick=args.quick, ready_timeout=args.ready_timeout,
                                            baseline_timeout=args.baseline_timeout))
+    if "http" in only:
+        measure("http", lambda: http_load.run(args.runs, http_load.BURST))
     if "compare" in only:
         measure("compare", lambda: compare.run(args.versions, max(sizes), args.runs, burst=args.burst,
                                                idle_window=args.idle_window, ready_timeout=args.ready_timeout,
@@ -109,7 +113,7 @@ def render(results: dict[str, Any]) -> str:
     notes: list[str] = []
     if "check" in results:
         lines += check.render(results["check"])
-    for name, scenario in (("ready", ready), ("burst", burst), ("compare", compare)):
+    for name, scenario in (("ready", ready), ("burst", burst), ("http", http_load), ("compare", compare)):
         if name in results:
             more, why = scenario.render(results[name])
             lines += more

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FAKETIME_SONAME = "libfaketime.so.1"
+CHROMIUM = os.environ.get("ALERTD_TEST_CHROMIUM", "/usr/bin/chromium")  # Debian's; the browser tests use it
 # How far the probe moves the clock; far enough that no real clock drift can fake a pass.
 _PROBE_SHIFT_S = 100 * 86400
 
@@ -45,6 +46,8 @@ SYSTEM = (
          "tests/test_systemd_unit.py checks systemd/alertd.service with it (offline, no running systemd)"),
     Need("/bin/kill", ("procps",),
          "`systemd-analyze verify` checks that the unit's ExecReload binary exists"),
+    Need(CHROMIUM, ("chromium",),
+         "tests/web/test_browser.py drives it headless with Playwright (never `playwright install`)"),
 )
 
 

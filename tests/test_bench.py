@@ -266,3 +266,20 @@ def test_results_md_has_every_section_in_its_format() -> None:
             in text)
     assert "| RSS at READY | 138 MB | 170 MB |" in text
     assert "| `alertd check` | 4.40 s | 4.10 s |" in text
+
+
+http_load = load("http_load")
+
+
+def test_the_http_section_replaces_itself_or_goes_before_not_measured() -> None:
+    section, _ = http_load.render({"burst": 2, "date": "d", "command": "c", "runs": 1, "load": "l", "runs_by": [
+        {"quiet": http_load.lateness([100.01, 100.02], datetime.fromtimestamp(100, UTC), 2),
+         "loaded": http_load.lateness([200.05, 200.5], datetime.fromtimestamp(200, UTC), 2),
+         "load": {"requests": 1234, "errors": 0, "loris_connections": 500}}]})
+    assert "| 1 | loaded | 2/2 | 0.050 s | 0.275 s | 0.500 s | 1,234 (0) | 500 |" in section
+    doc = "# r\n\n## Burst\n\nx\n\n## Not measured, and why\n\n- y\n"
+    once = http_load.splice(doc, section)
+    assert once.index(http_load.HEADING) < once.index("## Not measured") and once.count(http_load.HEADING) == 1
+    again = http_load.splice(once, [http_load.HEADING, "", "new", ""])
+    assert again.count(http_load.HEADING) == 1 and "new" in again and "1,234" not in again
+    assert again.startswith("# r\n\n## Burst\n\nx\n\n")

@@ -55,3 +55,15 @@ def test_the_test_extras_libfaketime_moves_a_child_processs_clock() -> None:
     path = libfaketime_path()
     assert path.is_relative_to(Path(sys.prefix)), "the clock tests must use the library the test extra built"
     probe_libfaketime(path)  # raises LookupError, with the reason, if the clock did not move
+
+
+def test_a_machine_without_chromium_is_told_to_install_debians_package(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-chromium")
+
+    result = hostdeps(path=Path(os.environ["PATH"]), ALERTD_TEST_CHROMIUM=missing)
+    listed = hostdeps("--debian-packages", path=Path(os.environ["PATH"]),
+                      ALERTD_TEST_CHROMIUM=missing)
+
+    assert result.returncode == 1
+    assert f"{missing} (Debian package chromium)" in result.stderr
+    assert "chromium" in listed.stdout.split()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from alertd.cli.common import UsageError, parse_instant
 from alertd.config import load_or_report
 from alertd.core.display import due_text, rfc3339, rfc3339_seconds
-from alertd.core.model import PlannedAlert
+from alertd.core.overview import plan_item
 from alertd.core.planner import plan
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
@@ -40,7 +40,7 @@ def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | N
     redact = Redactor(config.secrets)
     alerts = plan(config.deadlines, start=t0, end=t1)
     if as_json:
-        rows = [_item(a) for a in alerts]
+        rows = [plan_item(a) for a in alerts]
         print(redact(json.dumps(rows, ensure_ascii=False)), file=out)
         return EX_OK
     if not alerts:
@@ -51,14 +51,3 @@ def cmd_plan(config_dir: Path, *, now: datetime, start: str | None, end: str | N
         print(redact(f"{rfc3339(a.fire_at)}  {a.lead.iso:<8} {a.deadline.id}  "
                      f"(due {due_text(a.deadline)})  -> {', '.join(a.targets)}{what}"), file=out)
     return EX_OK
-
-
-def _item(a: PlannedAlert) -> dict[str, Any]:
-    """One alert as `plan --json` prints it; alerts after the due also say their kind (and step)."""
-    item: dict[str, Any] = {"deadline": a.deadline.id, "lead": a.lead.iso, "fire_at": rfc3339(a.fire_at),
-                            "due": rfc3339(a.deadline.due), "channels": list(a.targets)}
-    if a.lead.is_after_due:
-        item["kind"] = "escalation" if a.step else "overdue"
-        if a.step:
-            item["step"] = a.step
-    return item

@@ -40,6 +40,7 @@ from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
 from alertd.store.base import Row
 from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
+from alertd.store.pages import delivery_item
 
 __all__ = ["cmd_status", "delivery_item", "next_items"]
 
@@ -103,16 +104,6 @@ def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, l
     else:
         print(redact(render(upcoming, recent, failures, counts, ledger=ledger.path, deadlines=states)), file=out)
     return EX_OK if deadlines is not None else EX_FAIL
-
-
-def delivery_item(row: Row) -> dict[str, Any]:
-    """One ledger row as status shows it."""
-    return {
-        "alert_id": row.key, "deadline": row.deadline_id, "lead": row.lead, "channel": row.channel,
-        "fire_at": rfc3339(row.fire_at), "due": rfc3339(row.due), "state": row.state, "reason": row.reason,
-        "attempts": row.attempts, "sent_at": _instant(row.sent_at), "next_retry_at": _instant(row.next_retry_at),
-        "updated_at": rfc3339(row.updated_at), "last_error": row.last_error, "kind": row.kind,
-    }
 
 
 def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, limit: int,

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from alertd.core.display import rfc3339
-from alertd.core.model import Deadline
+from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.planner import next_alert
 from alertd.core.state import Action, Condition, DeadlineState, condition
 
-__all__ = ["ATTENTION", "deadline_item", "deadline_items"]
+__all__ = ["ATTENTION", "deadline_item", "deadline_items", "plan_item"]
 
 # Status lists the deadlines that need someone first.
 ATTENTION = (Condition.OVERDUE, Condition.SNOOZED, Condition.ACKNOWLEDGED, Condition.OPEN, Condition.DONE,
@@ -62,3 +62,15 @@ def deadline_items(deadlines: Iterable[Deadline], states: Mapping[str, DeadlineS
     items.sort(key=lambda i: (rank[i["state"]], i["next_alert"] is None,
                               i["next_alert"]["fire_at"] if i["next_alert"] else "", i["id"]))
     return items if limit is None else items[:limit]
+
+
+def plan_item(a: PlannedAlert) -> dict[str, Any]:
+    """One alert as `plan --json` prints it (and the HTTP API's `alerts`); alerts after the due also
+    say their kind (and step)."""
+    item: dict[str, Any] = {"deadline": a.deadline.id, "lead": a.lead.iso, "fire_at": rfc3339(a.fire_at),
+                            "due": rfc3339(a.deadline.due), "channels": list(a.targets)}
+    if a.lead.is_after_due:
+        item["kind"] = "escalation" if a.step else "overdue"
+        if a.step:
+            item["step"] = a.step
+    return item

@@ -5,9 +5,8 @@ hands `now` down. When `alertd ack` or another command writes to the store, the 
 descriptor (an inotify watch on the ledger's WAL) wakes the loop, which applies it (follow.py);
 where there is no such descriptor each pass (at least every 250 ms) asks the store instead. With
 `--watch`, the loop also polls the config files' metadata and, on a settled change, takes the
-same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
-for an invalid config or metrics address at start, 1 when the state directory or the ledger
-cannot be used.
+same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78 for an invalid config or
+metrics address at start, 1 when the state directory or the ledger cannot be used.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import importlib
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,8 +32,10 @@ from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
+from alertd.daemon.links import linker
 from alertd.daemon.notify import Notifier
 from alertd.daemon.outlook import outlook
+from alertd.daemon.services import Service, start_all, stop_all
 from alertd.daemon.timetable import Timetable
 from alertd.daemon.watch import ConfigWatch
 from alertd.delivery.channels.base import DeliveryError, SendContext
@@ -57,7 +59,7 @@ STORE_RECHECK = 1.0  # seconds to keep asking the store after a write that showe
 log = structlog.get_logger("alertd.daemon.loop")
 
 
-def run_daemon(config_dir: Path, settings: Settings) -> int:
+def run_daemon(config_dir: Path, settings: Settings, services: Sequence[Service] = ()) -> int:
     # A SIGHUP before the loop runs would kill the process (its default action): remember it instead.
     early_reload: list[int] = []
     # Start-up makes a million long-lived objects and no garbage cycles worth finding: the cyclic
@@ -78,7 +80,7 @@ def run_daemon(config_dir: Path, settings: Settings) -> int:
     if lock.dir.is_dir() and not lock.take():
         return EX_FAIL
     try:
-        return _run_locked(config, settings, lock=lock, cache=cache, watch=watch, early_reload=early_reload)
+        return _run_locked(config, settings, services, lock=lock, cache=cache, watch=watch, early_reload=early_reload)
     finally:
         lock.release()
 
@@ -103,7 +105,7 @@ class _Lock:
             self.held.release()
 
 
-def _run_locked(config: Config, settings: Settings, *, lock: _Lock, cache: ConfigCache,
+def _run_locked(config: Config, settings: Settings, services: Sequence[Service], *, lock: _Lock, cache: ConfigCache,
                 watch: ConfigWatch | None, early_reload: list[int]) -> int:
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
@@ -127,7 +129,8 @@ def _run_locked(config: Config, settings: Settings, *, lock: _Lock, cache: Confi
             print(f"alertd: error: {exc}", file=sys.stderr)
             log.error("daemon.start_failed", error=str(exc), path=str(path))
             return EX_FAIL
-        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch, cache=cache)
+        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch, cache=cache,
+                        services=services)
         daemon.reload_requested = bool(early_reload)
         try:
             return asyncio.run(daemon.run())
@@ -146,8 +149,7 @@ def give_back_memory() -> None:
     """Return the heap freed by config loading to the system (glibc's malloc_trim).
 
     Parsing frees tens of MB of short-lived objects; glibc keeps freed heap for reuse, and at
-    100,000 deadlines this gives ~25 MB of resident memory back. A no-op where it is unavailable.
-    """
+    100,000 deadlines this gives ~25 MB of resident memory back. A no-op where it is unavailable."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
 
@@ -173,7 +175,7 @@ class _Unsendable:
 class Daemon:
     def __init__(self, config: Config, settings: Settings, ledger: Ledger, notifier: Notifier,
                  redact: Redactor, *, metrics: Metrics | None = None, watch: ConfigWatch | None = None,
-                 cache: ConfigCache | None = None) -> None:
+                 cache: ConfigCache | None = None, services: Sequence[Service] = ()) -> None:
         self.config = config
         self.config_cache = cache if cache is not None else ConfigCache()
         self.settings = settings
@@ -186,6 +188,7 @@ class Daemon:
         self.stop_requested = False
         self.reload_requested = False
         self._status = ""
+        self.services, self.last_pass = list(services), time.monotonic()  # last_pass: the loop's last round
 
     @staticmethod
     def clock() -> datetime:
@@ -210,7 +213,8 @@ class Daemon:
         self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup,
                                      clock=self.clock, on_retry=self._on_retry, redact=self.redact,
                                      metrics=self.metrics)
-        self.dispatcher.senders = self._build_senders(self.config)
+        self.dispatcher.senders, self.dispatcher.links = self._build_senders(self.config), linker(
+            self.settings, self.ledger, self.redact)  # links: None unless ALERTD_PUBLIC_URL is set
         _warm_http()
         self.alarm = Alarm(self.wake.set)
         self.alarm.start()
@@ -235,6 +239,7 @@ class Daemon:
         self.alarm.arm(self.timetable.next_instant())
         self._record_next()
         self._status = self._status_text()
+        await start_all(self.services, self)
         log.info("daemon.ready", **self._outlook(), ledger=str(self.ledger.path),
                  watch_seconds=self.watch.interval if self.watch else None)
         self.notifier.ready(self._status)  # after the line: whoever waits for READY=1 finds it logged
@@ -348,6 +353,7 @@ class Daemon:
             with contextlib.suppress(TimeoutError):  # the timeout is the clock-watch tick
                 await asyncio.wait_for(self.wake.wait(), timeout)
             self.wake.clear()
+            self.last_pass = time.monotonic()
             if self.stop_requested:
                 break
             trigger = "signal"
@@ -367,6 +373,7 @@ class Daemon:
     # -- shutdown -------------------------------------------------------------------------------
     async def shutdown(self) -> None:
         self.notifier.stopping()
+        await stop_all(self.services)
         in_flight = len(self.dispatcher.busy)
         log.info("daemon.stopping", in_flight=in_flight, grace_seconds=self.settings.shutdown_grace)
         self.alarm.shutdown()

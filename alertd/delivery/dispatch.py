@@ -20,7 +20,8 @@ import structlog
 
 from alertd.core.catchup import effective_window
 from alertd.core.display import rfc3339
-from alertd.core.notification import Notification
+from alertd.core.links import Linker
+from alertd.core.notification import ALERT_KINDS, Notification
 from alertd.core.state import Hold
 from alertd.delivery.channels.base import RETRY_AFTER_CAP, DeliveryError, error_text
 from alertd.delivery.channels.registry import Sender
@@ -70,6 +71,7 @@ class Dispatcher:
         self.rand = rand
         self.metrics = metrics if metrics is not None else Metrics()
         self.senders: Mapping[str, Sender] = {}
+        self.links: Linker | None = None  # set: alerts carry signed action links (ALERTD_PUBLIC_URL)
         self.busy: set[str] = set()
         self.started: set[str] = set()  # the keys of `busy` whose attempt has begun (their mark may be uncommitted)
         # Why a delivery must not start after all (`Engine.held`: an ack, snooze or done applied while
@@ -126,6 +128,8 @@ class Dispatcher:
         now = self.clock()
         late = max(int((now - note.scheduled_for).total_seconds()), 0)
         note = replace(note, late_by_seconds=late)
+        if self.links is not None and note.kind in ALERT_KINDS:  # reminders, the due, repeats, escalations
+            note = replace(note, actions=self.links.actions_for(note.deadline.id, note.deadline.due))
         fields = {"alert_id": note.key, "deadline": note.deadline.id, "channel": note.channel, "attempt": attempt,
                   "kind": note.kind, "lead": None if note.is_notice else note.lead.iso}
         await self.marks.sending(note.key, now=now)

@@ -1,0 +1,70 @@
+"""`create_app(ctx)`: the aiohttp application of the HTTP surface.
+
+Routes come from the modules in `ROUTE_MODULES`, each exposing `add_routes(app)`; those in
+`OPTIONAL_ROUTE_MODULES` are added when the module exists (built on another branch: the signed
+action links of alertd/web/actions.py). Errors under /api/ are answered as problem+json, the others
+as short plain pages; an unexpected exception is logged (without the request's headers) and
+answered 500.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from alertd.core.links import mask
+from alertd.web.auth import auth_middleware, is_api
+from alertd.web.context import CTX, WebContext
+from alertd.web.guard import GUARD, Guard, guard_middleware
+from alertd.web.problems import problem
+
+__all__ = ["MAX_BODY", "OPTIONAL_ROUTE_MODULES", "ROUTE_MODULES", "create_app"]
+
+ROUTE_MODULES = ("alertd.web.health", "alertd.web.api", "alertd.web.page")
+OPTIONAL_ROUTE_MODULES = ("alertd.web.actions",)  # `/a/TOKEN`: add_routes(app) when present
+MAX_BODY = 64 * 1024  # bytes: an API body is a few hundred; a larger one is refused (413) unread
+
+log = structlog.get_logger("alertd.web")
+
+
+def create_app(ctx: WebContext) -> web.Application:
+    app = web.Application(middlewares=[guard_middleware, _errors, auth_middleware], client_max_size=MAX_BODY)
+    app[CTX] = ctx
+    app[GUARD] = Guard()  # its factory is the server's, set once the runner has made it (server.py)
+    for name in ROUTE_MODULES:
+        importlib.import_module(name).add_routes(app)
+    for name in OPTIONAL_ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_routes(app)
+    return app
+
+
+@web.middleware
+async def _errors(request: web.Request,
+                  handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if is_api(request.path):
+            headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+            return problem(exc.status, exc.reason if exc.text is None else _plain(exc.text), headers=headers)
+        raise
+    except Exception:
+        log.exception("http.error", method=request.method, path=mask(request.path))  # /a/TOKEN: a capability
+        if is_api(request.path):
+            return problem(500, "the server failed to answer; the daemon's log says why")
+        return web.Response(status=500, text="500: the server failed to answer; the daemon's log says why\n")
+
+
+def _plain(text: str) -> str:
+    return text.split(": ", 1)[-1].strip() or text

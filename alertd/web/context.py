@@ -1,0 +1,113 @@
+"""What handlers get from the daemon: `request.app[CTX]`, a `WebContext`.
+
+Everything is read in the daemon's own thread and loop (handlers are coroutines in it): the
+engine's deadlines and states are the daemon's own, current up to its last pass. Handlers must
+not block: the alerts run in the same loop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from alertd.config import Config
+from alertd.core.model import Deadline
+from alertd.core.state import Action, DeadlineState
+from alertd.daemon.loop import Daemon
+from alertd.metrics import Metrics
+from alertd.settings import Settings
+from alertd.store.base import Store
+
+__all__ = ["CTX", "LOOP_STALE", "WebContext", "templates"]
+
+LOOP_STALE = 10.0  # seconds without a pass of the daemon's loop (it goes round every 250 ms) = not alive
+
+
+def templates() -> jinja2.Environment:
+    """The HTML templates (alertd/web/templates), every value escaped unless marked safe."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("alertd.web", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass
+class WebContext:
+    daemon: Daemon
+    loopback: bool  # whether the server listens on a loopback address only
+    token: str | None = field(default=None, repr=False)  # never logged
+    env: jinja2.Environment = field(default_factory=templates)
+
+    # -- what the daemon holds ------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self.daemon.ledger
+
+    @property
+    def config(self) -> Config:
+        return self.daemon.config
+
+    @property
+    def settings(self) -> Settings:
+        return self.daemon.settings
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.daemon.metrics
+
+    def now(self) -> datetime:
+        return self.daemon.clock()
+
+    @property
+    def deadlines(self) -> dict[str, Deadline]:
+        """The loaded deadlines by id (the daemon's engine's; a reload replaces the dict)."""
+        return self.daemon.engine.deadlines
+
+    @property
+    def states(self) -> dict[str, DeadlineState]:
+        """What people did, by deadline id, for each deadline's current due."""
+        return self.daemon.engine.states
+
+    # -- acting -----------------------------------------------------------------------------------
+    def act(self, action: Action) -> tuple[Action | None, DeadlineState]:
+        """Record `action` as `alertd ack` does (`Store.act`), then have the daemon apply it at once:
+        its own writes are not reported by the store's change descriptor, so the follower is run here
+        and the loop woken to re-arm its alarm."""
+        recorded, state = self.store.act(action)
+        if recorded is not None:
+            self.daemon.follower.apply(self.now())
+            self.daemon.wake.set()
+        return recorded, state
+
+    # -- health -----------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """`{"loop": bool, "store": bool, ...}`: the main loop went round lately, the store answers and
+        holds no writes it could not make."""
+        since = time.monotonic() - self.daemon.last_pass
+        loop_ok = since < LOOP_STALE and not self.daemon.stop_requested
+        try:
+            self.store.get("")
+            store_ok, error = getattr(self.store, "unwritten", 0) == 0, None
+        except Exception as exc:  # any failure to read is "not alive"
+            store_ok, error = False, type(exc).__name__
+        out: dict[str, Any] = {"loop": loop_ok, "loop_seconds_since_pass": round(since, 3), "store": store_ok}
+        if error:
+            out["store_error"] = error
+        return out
+
+    # -- pages ------------------------------------------------------------------------------------
+    def render(self, template: str, *, status: int = 200, **values: Any) -> web.Response:
+        html = self.env.get_template(template).render(**values)
+        return web.Response(status=status, text=html, content_type="text/html", charset="utf-8",
+                            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                                     "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"})
+
+
+# Pages carry their own small script and style inline and load nothing from elsewhere.
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+CTX = web.AppKey("alertd_ctx", WebContext)

@@ -1,0 +1,81 @@
+"""The HTTP surface as a service of the real daemon: opt-in, /healthz, /metrics, refusals at start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+from alertd.store.ledger import Ledger
+from alertd.web.context import LOOP_STALE, WebContext
+from tests.daemon.conftest import REPO, just_passed
+from tests.web.conftest import TOKEN
+
+
+def test_healthz_and_metrics_served_from_the_daemon(served):
+    s = served([just_passed("report")])
+    with s.client(auth=False) as c:
+        health = c.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "ok" and health.json()["loop"] and health.json()["store"]
+    with s.client() as c:
+        metrics = c.get("/metrics")
+    assert metrics.status_code == 200
+    assert "alertd_deadlines 1.0" in metrics.text
+    assert metrics.headers["content-type"].startswith("text/plain")
+
+
+def test_off_without_the_setting(daemon_factory, daemon_config, receiver):
+    daemon_config(receiver.url, [just_passed("report")])
+    d = daemon_factory()
+    d.wait_event("daemon.ready", timeout=60)
+    assert d.events("http.listening") == []
+
+
+def test_health_is_down_when_the_loop_stalls_or_the_store_fails(tmp_path):
+    ledger = Ledger.open(tmp_path / "ledger.sqlite3")
+    daemon = SimpleNamespace(ledger=ledger, last_pass=time.monotonic(), stop_requested=False)
+    ctx = WebContext(daemon=daemon, loopback=True)  # type: ignore[arg-type]
+    assert ctx.health()["loop"] and ctx.health()["store"]
+    daemon.last_pass -= LOOP_STALE + 1
+    assert not ctx.health()["loop"]
+    daemon.last_pass = time.monotonic()
+    ledger.close()
+    assert not ctx.health()["store"]
+
+
+def _run(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "a.yaml").write_text("deadlines: []\n")
+    base = {"PATH": "/usr/bin:/bin", "ALERTD_STATE_DIR": str(tmp_path / "state")}
+    return subprocess.run([sys.executable, "-m", "alertd.cli", "run", "-c", str(config)], cwd=REPO,
+                          env=base | env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_non_loopback_without_a_token_refuses_to_start(tmp_path):
+    done = _run({"ALERTD_HTTP_ADDR": "0.0.0.0:0"}, tmp_path)
+    assert done.returncode == 78
+    assert "ALERTD_HTTP_ADDR '0.0.0.0:0' is not a loopback address and no API token is set" in done.stderr
+    assert not (tmp_path / "state").exists()  # nothing written
+
+
+def test_a_bad_address_or_short_token_is_one_clear_line(tmp_path):
+    done = _run({"ALERTD_HTTP_ADDR": "127.0.0.1"}, tmp_path)
+    assert done.returncode == 78
+    assert "ALERTD_HTTP_ADDR '127.0.0.1' is not HOST:PORT" in done.stderr
+    done = _run({"ALERTD_HTTP_ADDR": "127.0.0.1:0", "ALERTD_API_TOKEN": "short"}, tmp_path)
+    assert done.returncode == 78
+    assert "ALERTD_API_TOKEN must be at least 16 printable characters" in done.stderr
+    assert "'short'" not in done.stderr  # the value itself is not echoed
+
+
+def test_the_token_is_never_logged(served):
+    s = served([just_passed("report")])
+    with s.client() as c:
+        assert c.get("/metrics").status_code == 200
+    with s.client(auth=False) as c:
+        c.get("/api/v1/deadlines", headers={"Authorization": "Bearer wrong-" + TOKEN})
+    s.daemon.stop()
+    assert TOKEN not in s.daemon.log_path.read_text()
