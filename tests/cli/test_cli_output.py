@@ -102,7 +102,7 @@ def test_config_errors_escape_control_characters_in_file_names(write_config, cap
     config = write_config({"bad\x1b[2J\rname.yaml": "deadlines: [{id: x}]\n"})
     assert main(["check", "-c", str(config)]) == 1
     err = capsys.readouterr().err
-    assert f"{config}/bad\\x1b[2J\\rname.yaml:1: deadline #1: title: missing required key" in err.splitlines()
+    assert f"{config}/bad\\x1b[2J\\rname.yaml:1: deadline 'x': title: missing required key" in err.splitlines()
     assert "\x1b" not in err and "\r" not in err
 
 
