@@ -56,6 +56,9 @@ class Refused(Enum):
 REFUSED = Refused.VALUE
 
 
+_NOTHING_REFUSED: frozenset[str] = frozenset()  # one object: `frozenset()` makes a new one each call (216 B)
+
+
 class Entry(NamedTuple):
     """A deadline entry, before it meets the defaults.
 
@@ -80,7 +83,7 @@ class Entry(NamedTuple):
     repeat: str | None = None
     repeat_for: str | None = None
     escalate: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # (after, channels) per step
-    refused: frozenset[str] = frozenset()
+    refused: frozenset[str] = _NOTHING_REFUSED
 
 
 @dataclass
@@ -239,7 +242,7 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any], unresolved: 
         missing.setdefault(u[0], set()).update(str(f) for f in u[1:2])
     for i, item in enumerate(raw):
         fields = plain_entry(item) if i not in missing else None
-        refused: frozenset[str] = frozenset()
+        refused = _NOTHING_REFUSED
         if fields is None:
             if (i,) in unresolved:
                 continue  # `- ${X}`: reported; nothing to check

@@ -138,14 +138,14 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
     problems: list[Problem] = []
     path = part.display
 
-    def error(loc: tuple, message: str, hint: str | None = None) -> None:
-        problems.append(Problem(path, part.line_of(loc), message, hint))
+    def error(loc: tuple, e: Entry, message: str, hint: str | None = None) -> None:
+        """A problem of entry `e`: `message` follows its name (`deadline 'x'`, `deadline #2`)."""
+        problems.append(Problem(path, part.line_of(loc), label(e) + message, hint))
 
     base_after = ctx.combine(NOTHING)[0]  # what deadlines that say nothing get
     for e in part.entries:
         loc = ("deadlines", e.index)
         refused = e.refused
-        name = f"deadline {e.id!r}" if e.id is not None else f"deadline #{e.index + 1}"
         ok = not refused and e.index not in skipped
         zone_name = e.timezone or (ctx.zone if "timezone" not in refused else None)
         found: _DueResult | None = None
@@ -160,7 +160,7 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
         else:
             found = ctx.due(e.due, zone_name)
         if isinstance(found, str):
-            error((*loc, "due"), f"{name}: {found}")
+            error((*loc, "due"), e, f": {found}")
             ok = False
         if e.remind is None:
             leads = ctx.leads
@@ -168,19 +168,19 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
             parsed = parse_leads(e.remind)
             if lead_problems(parsed):
                 for j, message, hint in parsed:  # type: ignore[misc]
-                    error((*loc, "remind") if j is None else (*loc, "remind", j), f"{name}: {message}", hint)
+                    error((*loc, "remind") if j is None else (*loc, "remind", j), e, f": {message}", hint)
                 leads = None
             else:
                 leads = parsed  # type: ignore[assignment]
-        if not _channels_ok(e, name, ctx, error):
+        if not _channels_ok(e, ctx, error):
             ok = False
-        after, after_ok = (_after_due(part, e, name, ctx, problems) if e.repeat is not None or e.repeat_for is not None
+        after, after_ok = (_after_due(part, e, ctx, problems) if e.repeat is not None or e.repeat_for is not None
                            or e.escalate is not None or refused & _AFTER else (base_after, ctx.after.ok))
         if not ok or leads is None or not after_ok or found is None:
             continue
         written, due, resolution = found  # type: ignore[misc]
         if due.year < _EARLY_YEARS and not _leads_representable(written, due, zone_name, leads):
-            error((*loc, "remind"), f"{name}: a lead reaches back before the year 1")
+            error((*loc, "remind"), e, ": a lead reaches back before the year 1")
             continue
         line = e.line or (part.line_of(loc) if resolution is not Resolution.EXACT else None)
         deadline = Deadline(e.id, e.title, zone_name, written, due, leads,
@@ -196,7 +196,12 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
 _AFTER = frozenset(("repeat", "repeat_for", "escalate"))
 
 
-def _channels_ok(e: Entry, name: str, ctx: Context, error: Callable[..., None]) -> bool:
+def label(e: Entry) -> str:
+    """How problems name an entry: by its id, else (refused) by its place in the list."""
+    return f"deadline {e.id!r}" if e.id is not None else f"deadline #{e.index + 1}"
+
+
+def _channels_ok(e: Entry, ctx: Context, error: Callable[..., None]) -> bool:
     """Whether the entry's channels (its own, else the default ones) are usable; errors for
     what is wrong. Channels that cannot be judged (refused, or defaults not known) are not ok,
     with no error: that was reported where it went wrong."""
@@ -205,27 +210,26 @@ def _channels_ok(e: Entry, name: str, ctx: Context, error: Callable[..., None]) 
         return False
     channels = e.channels if e.channels is not None else ctx.channels
     if not channels:
-        error(loc, f"{name} has no channels", "add 'channels: [name]' to it, or 'channels' under defaults")
+        error(loc, e, " has no channels", "add 'channels: [name]' to it, or 'channels' under defaults")
         return False
     ok = True
     for j, channel in enumerate(channels):
         if channel not in ctx.known:
-            error((*loc, "channels", j), f"{name}: channel {channel!r} is not defined", ctx.channel_hint(channel))
+            error((*loc, "channels", j), e, f": channel {channel!r} is not defined", ctx.channel_hint(channel))
             ok = False
     if len(set(channels)) != len(channels):
-        error((*loc, "channels"), f"{name}: a channel is listed twice")
+        error((*loc, "channels"), e, ": a channel is listed twice")
         ok = False
     return ok
 
 
-def _after_due(part: FilePart, e: Entry, name: str, ctx: Context,
-               problems: list[Problem]) -> tuple[AfterDue | None, bool]:
+def _after_due(part: FilePart, e: Entry, ctx: Context, problems: list[Problem]) -> tuple[AfterDue | None, bool]:
     """The after-due settings of an entry that writes some, and whether they are usable."""
     own, issues = read_written(e.repeat, e.repeat_for, e.escalate, known=ctx.known, channel_hint=ctx.channel_hint)
     after, more = ctx.combine(own)
     for where, message, hint, warning in (*issues, *more):
         problems.append(Problem(part.display, part.line_of(("deadlines", e.index, *where)),
-                                f"{name}: {message}", hint, warning=warning))
+                                f"{label(e)}: {message}", hint, warning=warning))
     overrides_all = None not in (own.repeat, own.repeat_for, own.steps)
     # invalid defaults were reported there; refused fields where they were refused
     return after, own.ok and (ctx.after.ok or overrides_all) and not e.refused & _AFTER
