@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
             problems.append(Problem(str(directory), None, "a secret value is shorter than 3 characters "
                                     "and cannot be redacted from output", warning=True))
             break
-    problems.sort(key=lambda p: (p.path, p.line or 0))  # file by file, top to bottom
+    problems.sort(key=_in_reading_order)  # file by file as they are read, top to bottom
     problems = _once_per_reference(problems)
     for part in parts:
         part.located = None  # a file read again for a problem's line: found again if ever needed
@@ -136,6 +137,17 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         warnings=tuple(problems),
         secrets=frozenset(secrets),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_order(path: str) -> tuple[str, ...]:
+    return Path(path).parts
+
+
+def _in_reading_order(p: Problem) -> tuple[tuple[str, ...], int]:
+    """The order files are read in (sorted `Path`s: `a/b.yaml` before `a.yaml`, unlike their
+    strings), then lines; problems of a whole file or directory first."""
+    return _path_order(p.path), p.line or 0
 
 
 def _once_per_reference(problems: list[Problem]) -> list[Problem]:

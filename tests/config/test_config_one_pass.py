@@ -294,3 +294,18 @@ def test_files_are_reported_in_path_order_with_every_problem_of_each(write_confi
         "c.yml:4: deadline 'third': due '2031-06-31' is not a real date: day is out of range for month",
         "alertd: 7 errors in DIR",
     ]
+
+
+def test_problems_come_in_the_order_the_files_are_read(write_config: Callable[..., Path],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`a/b.yaml` is read before `a.yaml` (sorted paths, as `check` lists deadlines): its
+    problems come first, and the repeated id is the one in `a.yaml`."""
+    entry = "deadlines:\n  - id: same\n    title: T\n    due: 2031-05-21\n    channels: [nowhere]\n"
+    config = write_config({"a.yaml": entry, "a/b.yaml": entry})
+    assert main(["check", "-c", str(config)]) == 1
+    assert problem_lines(capsys.readouterr().err, config) == [
+        "a/b.yaml:5: deadline 'same': channel 'nowhere' is not defined",
+        "a.yaml:2: deadline 'same' is defined twice: here and at a/b.yaml:2",
+        "a.yaml:5: deadline 'same': channel 'nowhere' is not defined",
+        "alertd: 3 errors in DIR",
+    ]
