@@ -187,7 +187,9 @@ def _read_defaults(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
 
     entry, refused = validate_fields(DefaultsEntry, raw, omit={str(u[0]) for u in unresolved}, report=report)
     if entry is not None:
-        part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set if key not in refused)
+        # an empty value (`remind:`) leaves the default unset, as it does a deadline's field
+        part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set
+                             if key not in refused and getattr(entry, key) is not None)
     if isinstance(raw, dict):
         part.defaults.extend((key, REFUSED) for key in raw if key in refused and key in DefaultsEntry.model_fields)
 
