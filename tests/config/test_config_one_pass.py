@@ -311,10 +311,12 @@ def test_problems_come_in_the_order_the_files_are_read(write_config: Callable[..
     ]
 
 
-def test_an_empty_default_leaves_it_unset(write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_empty_default_leaves_it_unset(write_config: Callable[..., Path],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     """`remind:` with nothing under defaults was a crash ('this is a bug in alertd'); it means unset."""
     config = write_config({"a.yaml": "channels:\n  stdout: {type: console}\ndefaults:\n  remind:\n  timezone:\n"
-                                     "  channels:\ndeadlines:\n  - {id: a, title: T, due: 2031-01-01, channels: [stdout]}\n"})
+                                     "  channels:\ndeadlines:\n"
+                                     "  - {id: a, title: T, due: 2031-01-01, channels: [stdout]}\n"})
     assert main(["check", "-c", str(config)]) == 0
     out = capsys.readouterr().out
     assert "due   Wed 1 Jan 2031, 24:00 UTC (UTC) = 2031-01-02T00:00:00Z" in out
