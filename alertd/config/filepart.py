@@ -56,16 +56,12 @@ class Refused(Enum):
 REFUSED = Refused.VALUE
 
 
-_NOTHING_REFUSED: frozenset[str] = frozenset()  # one object: `frozenset()` makes a new one each call (216 B)
-
-
 class Entry(NamedTuple):
     """A deadline entry, before it meets the defaults.
 
-    An entry the schema refused in part has the names of its refused fields (or of its
-    unknown keys, or fields holding a missing `${NAME}`) in `refused`, and None for those: it
-    is still checked for the rest (due, leads, channels, a duplicate id), but never becomes a
-    deadline. `id`, `title` and `due` are None only in such an entry.
+    An entry the schema refused in part has None for its refused fields and is listed in its
+    part's `refused`: it is still checked for the rest (due, leads, channels, a duplicate id),
+    but never becomes a deadline. `id`, `title` and `due` are None only in such an entry.
     """
 
     index: int  # its position in the file's `deadlines` list
@@ -83,7 +79,6 @@ class Entry(NamedTuple):
     repeat: str | None = None
     repeat_for: str | None = None
     escalate: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # (after, channels) per step
-    refused: frozenset[str] = _NOTHING_REFUSED
 
 
 @dataclass
@@ -99,6 +94,9 @@ class FilePart:
     defaults: list[tuple[str, Any]] = field(default_factory=list)  # (key, value), in file order
     channels: list[tuple[str, Any]] = field(default_factory=list)  # (name, validated channel)
     entries: list[Entry] = field(default_factory=list)
+    # entry index -> the names of its refused fields (or unknown keys, or fields holding a missing
+    # `${NAME}`). Kept beside the entries, not in them: an Entry of a valid file stays as small as it was.
+    refused: dict[int, frozenset[str]] = field(default_factory=dict)
     located: Located | None = None
     # (context key and skips, Resolved) of the last resolution (resolve.resolved_for): a reload
     # with the same context reuses its Deadline objects.
@@ -244,13 +242,14 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any], unresolved: 
         missing.setdefault(u[0], set()).update(str(f) for f in u[1:2])
     for i, item in enumerate(raw):
         fields = plain_entry(item) if i not in missing else None
-        refused = _NOTHING_REFUSED
         if fields is None:
             if (i,) in unresolved:
                 continue  # `- ${X}`: reported; nothing to check
             fields, refused = _checked_fields(part, i, item, frozenset(missing.get(i, ())))
             if fields is None:
                 continue
+            if refused:
+                part.refused[i] = refused
         get = fields.get
         remind, channels, tz = get("remind"), get("channels"), get("timezone")
         escalate = get("escalate")
@@ -265,7 +264,6 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any], unresolved: 
             lines.get(("deadlines", i)),
             get("status"), get("repeat"), get("repeat_for"),
             tuple((step["after"], tuple(step["channels"])) for step in escalate) if escalate is not None else None,
-            refused,
         ))
 
 

@@ -143,22 +143,14 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
         problems.append(Problem(path, part.line_of(loc), label(e) + message, hint))
 
     base_after = ctx.combine(NOTHING)[0]  # what deadlines that say nothing get
+    refusals = part.refused
     for e in part.entries:
         loc = ("deadlines", e.index)
-        refused = e.refused
+        refused = refusals.get(e.index, _NONE) if refusals else _NONE
         ok = not refused and e.index not in skipped
         zone_name = e.timezone or (ctx.zone if "timezone" not in refused else None)
-        found: _DueResult | None = None
-        if "due" in refused:
-            pass
-        elif zone_name is None:  # the zone is not known: the due can still be checked as written
-            ok = False
-            try:
-                parse_due(e.due)
-            except DueError as exc:
-                found = str(exc)
-        else:
-            found = ctx.due(e.due, zone_name)
+        found = ctx.due(e.due, zone_name) if zone_name is not None and "due" not in refused else (
+            _as_written(e.due) if "due" not in refused else None)
         if isinstance(found, str):
             error((*loc, "due"), e, f": {found}")
             ok = False
@@ -172,10 +164,11 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
                 leads = None
             else:
                 leads = parsed  # type: ignore[assignment]
-        if not _channels_ok(e, ctx, error):
+        if not _channels_ok(e, refused, ctx, error):
             ok = False
-        after, after_ok = (_after_due(part, e, ctx, problems) if e.repeat is not None or e.repeat_for is not None
-                           or e.escalate is not None or refused & _AFTER else (base_after, ctx.after.ok))
+        after, after_ok = (_after_due(part, e, refused, ctx, problems) if e.repeat is not None
+                           or e.repeat_for is not None or e.escalate is not None or refused & _AFTER
+                           else (base_after, ctx.after.ok))
         if not ok or leads is None or not after_ok or found is None:
             continue
         written, due, resolution = found  # type: ignore[misc]
@@ -196,17 +189,29 @@ def resolve_part(part: FilePart, ctx: Context, skip: Iterable[int] = ()) -> Reso
 _AFTER = frozenset(("repeat", "repeat_for", "escalate"))
 
 
+def _as_written(text: str) -> str | None:
+    """A due whose zone is not known, checked as written: its error message, or None (no
+    instant: the entry is not made into a deadline, and no error follows from the zone)."""
+    try:
+        parse_due(text)
+    except DueError as exc:
+        return str(exc)
+    return None
+
+_NONE: frozenset[str] = frozenset()
+
+
 def label(e: Entry) -> str:
     """How problems name an entry: by its id, else (refused) by its place in the list."""
     return f"deadline {e.id!r}" if e.id is not None else f"deadline #{e.index + 1}"
 
 
-def _channels_ok(e: Entry, ctx: Context, error: Callable[..., None]) -> bool:
+def _channels_ok(e: Entry, refused: frozenset[str], ctx: Context, error: Callable[..., None]) -> bool:
     """Whether the entry's channels (its own, else the default ones) are usable; errors for
     what is wrong. Channels that cannot be judged (refused, or defaults not known) are not ok,
     with no error: that was reported where it went wrong."""
     loc = ("deadlines", e.index)
-    if "channels" in e.refused or (e.channels is None and not ctx.channels_known):
+    if "channels" in refused or (e.channels is None and not ctx.channels_known):
         return False
     channels = e.channels if e.channels is not None else ctx.channels
     if not channels:
@@ -223,7 +228,8 @@ def _channels_ok(e: Entry, ctx: Context, error: Callable[..., None]) -> bool:
     return ok
 
 
-def _after_due(part: FilePart, e: Entry, ctx: Context, problems: list[Problem]) -> tuple[AfterDue | None, bool]:
+def _after_due(part: FilePart, e: Entry, refused: frozenset[str], ctx: Context,
+               problems: list[Problem]) -> tuple[AfterDue | None, bool]:
     """The after-due settings of an entry that writes some, and whether they are usable."""
     own, issues = read_written(e.repeat, e.repeat_for, e.escalate, known=ctx.known, channel_hint=ctx.channel_hint)
     after, more = ctx.combine(own)
@@ -232,7 +238,7 @@ def _after_due(part: FilePart, e: Entry, ctx: Context, problems: list[Problem]) 
                                 f"{label(e)}: {message}", hint, warning=warning))
     overrides_all = None not in (own.repeat, own.repeat_for, own.steps)
     # invalid defaults were reported there; refused fields where they were refused
-    return after, own.ok and (ctx.after.ok or overrides_all) and not e.refused & _AFTER
+    return after, own.ok and (ctx.after.ok or overrides_all) and not refused & _AFTER
 
 
 _EARLY_YEARS = 3  # a due this close to the year 1 may have alerts before it
