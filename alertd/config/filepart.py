@@ -188,8 +188,8 @@ def _read_defaults(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
         # an empty value (`remind:`) leaves the default unset, as it does a deadline's field
         part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set
                              if key not in refused and getattr(entry, key) is not None)
-    if isinstance(raw, dict):
-        part.defaults.extend((key, REFUSED) for key in raw if key in refused and key in DefaultsEntry.model_fields)
+    # a refused setting, or one an unknown key stands for (`chanels`), is known to be meant: not judged
+    part.defaults.extend((key, REFUSED) for key in sorted(refused) if key in DefaultsEntry.model_fields)
 
 
 def _read_channels(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:

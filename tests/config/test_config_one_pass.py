@@ -321,3 +321,17 @@ def test_an_empty_default_leaves_it_unset(write_config: Callable[..., Path],
     out = capsys.readouterr().out
     assert "due   Wed 1 Jan 2031, 24:00 UTC (UTC) = 2031-01-02T00:00:00Z" in out
     assert "next  P1D at 2031-01-01T00:00:00Z" in out  # the built-in [1d, 1h, 0]
+
+
+def test_a_misspelt_default_is_one_error_not_one_per_deadline(write_config: Callable[..., Path],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`chanels:` under defaults stands for `channels`: the deadlines relying on it are not each
+    told they have no channels."""
+    config = write_config({"a.yaml": "defaults:\n  chanels: [stdout]\nchannels:\n  stdout: {type: console}\n"
+                                     "deadlines:\n  - {id: a, title: A, due: 2031-01-01}\n"
+                                     "  - {id: b, title: B, due: 2031-01-01}\n"})
+    assert main(["check", "-c", str(config)]) == 1
+    assert problem_lines(capsys.readouterr().err, config) == [
+        "a.yaml:2: defaults: chanels: unknown key 'chanels'",
+        "alertd: 1 error in DIR",
+    ]
