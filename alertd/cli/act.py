@@ -24,7 +24,7 @@ from typing import TextIO
 
 from alertd.cli.common import UsageError, parse_instant
 from alertd.config import load_or_report
-from alertd.core.display import due_text, rfc3339, when_text
+from alertd.core.display import due_text, printable, rfc3339, when_text
 from alertd.core.leads import LeadError, parse_span
 from alertd.core.model import Deadline
 from alertd.core.state import Act, Action, DeadlineState
@@ -94,7 +94,7 @@ def cmd_act(config_dir: Path, settings: Settings, act: Act, deadline_id: str, *,
     if d is None:
         near = difflib.get_close_matches(deadline_id, list(found), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
-        print(redact(f"alertd: error: no deadline {deadline_id!r} in {config_dir}{hint}"), file=err)
+        print(redact(f"alertd: error: no deadline {deadline_id!r} in {printable(str(config_dir))}{hint}"), file=err)
         return EX_FAIL
     if d.status != "open":
         if act is Act.REOPEN:

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
             name = "ALERTD_" + "_".join(str(p) for p in err["loc"]).upper()
-            print(f"alertd: {name}: {err['msg']}", file=sys.stderr)
+            # pydantic words a validator's refusal "Value error, ...": the reason is the rest
+            print(f"alertd: {name}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         # For the daemon a bad setting is a configuration error: systemd's RestartPreventExitStatus=78
         # stops the unit instead of restarting it every few seconds into the same error.
         return EX_CONFIG if args.command == "run" else EX_USAGE

@@ -75,7 +75,8 @@ def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, l
     except ConfigError as exc:
         print_problems(exc, err)
         redact = Redactor(exc.secrets)
-        print(f"alertd: the config in {config_dir} is invalid: the next alerts cannot be planned", file=err)
+        print(f"alertd: the config in {printable(str(config_dir))} is invalid: the next alerts cannot be planned",
+              file=err)
         deadlines: list[Deadline] | None = None
     else:
         redact = Redactor(config.secrets)
@@ -83,7 +84,8 @@ def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, l
         if ids:
             unknown = sorted(set(ids) - {d.id for d in deadlines})
             if unknown:
-                print(redact(f"alertd: error: no deadline {', '.join(map(repr, unknown))} in {config_dir}"),
+                where = printable(str(config_dir))
+                print(redact(f"alertd: error: no deadline {', '.join(map(repr, unknown))} in {where}"),
                       file=err)
                 return EX_FAIL
             deadlines = [d for d in deadlines if d.id in ids]

@@ -14,20 +14,19 @@ go as soon as it is read (a problem found later reads the file again for its lin
 from __future__ import annotations
 
 import base64
-import difflib
 import hashlib
-import re
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from alertd.config.channels import CHANNEL_MODELS, CHANNEL_TYPES, ChannelConfig
 from alertd.config.checks import is_secret_field, is_secret_header
+from alertd.config.explain import did_you_mean, explain, valid_id, validate_fields
 from alertd.config.problems import Problem
 from alertd.config.schema import (
-    ID_PATTERN,
     TITLE_MAX,
     DeadlineEntry,
     DefaultsEntry,
@@ -42,15 +41,28 @@ from alertd.core.model import STATUSES
 from alertd.core.zones import is_zone_name
 from alertd.redact import url_secrets
 
-__all__ = ["TOP_LEVEL", "Entry", "FilePart", "did_you_mean", "read_part"]
+__all__ = ["REFUSED", "TOP_LEVEL", "Entry", "FilePart", "Refused", "read_part"]
 
 TOP_LEVEL = ("defaults", "channels", "deadlines")
 _CHANNEL_ADAPTER: TypeAdapter[Any] = TypeAdapter(ChannelConfig)
-_ID_RE = re.compile(ID_PATTERN.strip("^$"))
+
+
+class Refused(Enum):
+    """The value of a default the schema refused: what relies on it is not judged (no cascade)."""
+
+    VALUE = "refused"
+
+
+REFUSED = Refused.VALUE
 
 
 class Entry(NamedTuple):
-    """A deadline entry that passed the schema, before it meets the defaults."""
+    """A deadline entry, before it meets the defaults.
+
+    An entry the schema refused in part has None for its refused fields and is listed in its
+    part's `refused`: it is still checked for the rest (due, leads, channels, a duplicate id),
+    but never becomes a deadline. `id`, `title` and `due` are None only in such an entry.
+    """
 
     index: int  # its position in the file's `deadlines` list
     id: str
@@ -82,6 +94,9 @@ class FilePart:
     defaults: list[tuple[str, Any]] = field(default_factory=list)  # (key, value), in file order
     channels: list[tuple[str, Any]] = field(default_factory=list)  # (name, validated channel)
     entries: list[Entry] = field(default_factory=list)
+    # entry index -> the names of its refused fields (or unknown keys, or fields holding a missing
+    # `${NAME}`). Kept beside the entries, not in them: an Entry of a valid file stays as small as it was.
+    refused: dict[int, frozenset[str]] = field(default_factory=dict)
     located: Located | None = None
     # (context key and skips, Resolved) of the last resolution (resolve.resolved_for): a reload
     # with the same context reuses its Deadline objects.
@@ -135,6 +150,9 @@ def read_part(path: Path, env: Any, pool: dict[Any, Any], raw: bytes | None = No
     return part
 
 
+_MISSING_HINT = "export the variable, or use LoadCredential= under systemd"
+
+
 def _read_data(part: FilePart, data: Any, env: Any, pool: dict[Any, Any], *, refs_possible: bool) -> None:
     if data is None:
         return
@@ -147,25 +165,31 @@ def _read_data(part: FilePart, data: Any, env: Any, pool: dict[Any, Any], *, ref
         data = expand_tree(data, env, part.secrets, errors, secret=is_secret_field)
         for loc, message in errors:
             unresolved.add(loc)
-            part.error(loc, message, "export the variable, or use LoadCredential= under systemd")
+            part.error(loc, message, _MISSING_HINT)
     for key in data:
         if key not in TOP_LEVEL:
             part.error((key,), f"unknown top-level key {key!r}", did_you_mean(key, TOP_LEVEL))
-    if data.get("defaults") is not None:
-        _read_defaults(part, data["defaults"])
-    if data.get("channels") is not None:
-        _read_channels(part, data["channels"], unresolved)
-    if data.get("deadlines") is not None:
-        _read_deadlines(part, data["deadlines"], pool)
+        elif data[key] is not None and (key,) not in unresolved:  # `channels: ${X}`: reported already
+            below = {u[1:] for u in unresolved if u[:1] == (key,)} if unresolved else set()
+            if key == "defaults":
+                _read_defaults(part, data[key], below)
+            elif key == "channels":
+                _read_channels(part, data[key], below)
+            else:
+                _read_deadlines(part, data[key], pool, below)
 
 
-def _read_defaults(part: FilePart, raw: Any) -> None:
-    try:
-        entry = DefaultsEntry.model_validate(raw)
-    except ValidationError as exc:
-        _pydantic_errors(part, ("defaults",), exc, DefaultsEntry)
-        return
-    part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set)
+def _read_defaults(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
+    def report(loc: tuple, message: str, hint: str | None) -> None:
+        part.error(("defaults", *loc), f"defaults: {message}", hint)
+
+    entry, refused = validate_fields(DefaultsEntry, raw, omit={str(u[0]) for u in unresolved}, report=report)
+    if entry is not None:
+        # an empty value (`remind:`) leaves the default unset, as it does a deadline's field
+        part.defaults.extend((key, getattr(entry, key)) for key in entry.model_fields_set
+                             if key not in refused and getattr(entry, key) is not None)
+    # a refused setting, or one an unknown key stands for (`chanels`), is known to be meant: not judged
+    part.defaults.extend((key, REFUSED) for key in sorted(refused) if key in DefaultsEntry.model_fields)
 
 
 def _read_channels(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
@@ -174,19 +198,22 @@ def _read_channels(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
         return
     for name, spec in raw.items():
         loc = ("channels", name)
+        failed = {u[1:] for u in unresolved if u[0] == name} if unresolved else set()
         if not valid_id(name):
             part.error(loc, f"channel name {name!r} is not valid",
                        "use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit")
+            part.channels.append((name, None))  # named, if wrongly: deadlines naming it add no errors
             continue
         if isinstance(spec, dict) and spec.get("type") not in CHANNEL_TYPES:
             kind = spec.get("type")
-            part.error((*loc, "type"),
-                       f"channel {name!r}: " + (f"unknown channel type {kind!r}" if kind is not None
-                                                else "missing key 'type'"),
-                       f"use one of: {', '.join(CHANNEL_TYPES)}"
-                       + (f"; {did_you_mean(str(kind), CHANNEL_TYPES)}" if kind else ""))
+            if ("type",) not in failed:
+                part.error((*loc, "type"),
+                           f"channel {name!r}: " + (f"unknown channel type {kind!r}" if kind is not None
+                                                    else "missing key 'type'"),
+                           f"use one of: {', '.join(CHANNEL_TYPES)}"
+                           + (f"; {did_you_mean(str(kind), CHANNEL_TYPES)}" if kind else ""))
+            part.channels.append((name, None))
             continue
-        failed = {u[2:] for u in unresolved if u[:2] == loc}
         try:
             channel = _CHANNEL_ADAPTER.validate_python(spec)
         except ValidationError as exc:
@@ -199,7 +226,10 @@ def _read_channels(part: FilePart, raw: Any, unresolved: set[tuple]) -> None:
         part.secrets.update(channel_secrets(channel, skip=failed))
 
 
-def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
+_PLACEHOLDERS = {"id": "x", "title": "x", "due": "x"}  # valid values standing in for refused required fields
+
+
+def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any], unresolved: set[tuple]) -> None:
     if not isinstance(raw, list):
         part.error(("deadlines",), "deadlines must be a list of deadline entries",
                    "start each deadline with '- id: ...'")
@@ -207,14 +237,19 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
     lines = part.located.item_lines if part.located is not None else {}
     share = pool.setdefault
     entries = part.entries
+    missing: dict[int, set[str]] = {}  # entry -> its fields holding a missing `${NAME}`
+    for u in unresolved:
+        missing.setdefault(u[0], set()).update(str(f) for f in u[1:2])
     for i, item in enumerate(raw):
-        fields = plain_entry(item)
+        fields = plain_entry(item) if i not in missing else None
         if fields is None:
-            try:
-                fields = DeadlineEntry.model_validate(item).model_dump()
-            except ValidationError as exc:
-                _pydantic_errors(part, ("deadlines", i), exc, DeadlineEntry)
+            if (i,) in unresolved:
+                continue  # `- ${X}`: reported; nothing to check
+            fields, refused = _checked_fields(part, i, item, frozenset(missing.get(i, ())))
+            if fields is None:
                 continue
+            if refused:
+                part.refused[i] = refused
         get = fields.get
         remind, channels, tz = get("remind"), get("channels"), get("timezone")
         escalate = get("escalate")
@@ -224,12 +259,31 @@ def _read_deadlines(part: FilePart, raw: Any, pool: dict[Any, Any]) -> None:
             share(t := tuple(remind), t) if remind is not None else None,
             share(t := tuple(channels), t) if channels is not None else None,
             get("notes"),
-            share(t := tuple(get("links", ())), t),
-            share(t := tuple(get("tags", ())), t),
+            share(t := tuple(get("links") or ()), t),
+            share(t := tuple(get("tags") or ()), t),
             lines.get(("deadlines", i)),
             get("status"), get("repeat"), get("repeat_for"),
             tuple((step["after"], tuple(step["channels"])) for step in escalate) if escalate is not None else None,
         ))
+
+
+def _checked_fields(part: FilePart, i: int, item: Any, missing: frozenset[str]
+                    ) -> tuple[dict[str, Any] | None, frozenset[str]]:
+    """An entry off the fast path through the schema: its fields (None for the refused ones) and
+    the names of those refused, every problem reported; (None, ...) when nothing can be kept."""
+    label = (f"deadline {item['id']!r}" if isinstance(item, dict) and "id" not in missing and valid_id(item.get("id"))
+             else f"deadline #{i + 1}")
+
+    def report(loc: tuple, message: str, hint: str | None) -> None:
+        part.error(("deadlines", i, *loc), f"{label}: {message}", hint)
+
+    entry, refused = validate_fields(DeadlineEntry, item, omit=missing, placeholders=_PLACEHOLDERS, report=report)
+    if entry is None:
+        return None, refused
+    fields = entry.model_dump()
+    for key in refused & fields.keys():
+        fields[key] = None
+    return fields, refused
 
 
 _ENTRY_KEYS = frozenset(DeadlineEntry.model_fields)
@@ -293,8 +347,6 @@ def channel_secrets(channel: Any, skip: set[tuple] | frozenset[tuple] = frozense
     return out
 
 
-# -- explaining pydantic's errors -----------------------------------------------------------
-
 def _pydantic_errors(part: FilePart, base: tuple, exc: ValidationError, model: type[BaseModel] | None,
                      *, strip_tag: bool = False, skip: set[tuple] | frozenset[tuple] = frozenset()) -> None:
     for err in exc.errors(include_input=False, include_url=False):
@@ -303,63 +355,12 @@ def _pydantic_errors(part: FilePart, base: tuple, exc: ValidationError, model: t
             loc = loc[1:]
         if any(loc[:len(s)] == s for s in skip):
             continue  # a field whose `${NAME}` is missing: that error says it already
-        message, hint = _explain(err, loc, model)
+        message, hint = explain(err, loc, model)
         where = ".".join(str(p) for p in loc)
         part.error((*base, *loc), f"{_describe(base)}{': ' + where if where else ''}: {message}", hint)
-
-
-def valid_id(name: object) -> bool:
-    return isinstance(name, str) and _ID_RE.fullmatch(name) is not None
-
-
-def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _describe(base: tuple) -> str:
     if base[:1] == ("channels",) and len(base) > 1:
         return f"channel {base[1]!r}"
-    if base[:1] == ("deadlines",) and len(base) > 1:
-        return f"deadline #{int(base[1]) + 1}"
     return str(base[0]) if base else "config"
-
-
-def _explain(err: Any, loc: tuple, model: type[BaseModel] | None) -> tuple[str, str | None]:
-    kind, msg = err["type"], err["msg"]
-    name = str(loc[-1]) if loc else ""
-    if kind == "extra_forbidden":
-        fields = list(_field_names(model, loc[:-1])) if model else []
-        hint = did_you_mean(name, fields) if fields else None
-        return f"unknown key {name!r}", hint or (f"allowed keys: {', '.join(fields)}" if fields else None)
-    if kind == "missing":
-        return "missing required key", None
-    if kind == "string_pattern_mismatch" and name == "id":
-        return ("not a valid id", "use 1-128 lower-case letters, digits, '.', '_' or '-', starting with a "
-                                  "letter or digit")
-    if kind == "value_error":
-        return msg.removeprefix("Value error, "), None
-    return msg[:1].lower() + msg[1:], None
-
-
-def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
-    for part in loc:
-        if isinstance(part, int):  # an item of a list of models (escalate steps)
-            continue
-        info = model.model_fields.get(str(part))
-        inner = _model_in(getattr(info, "annotation", None) if info else None)
-        if inner is None:
-            break
-        model = inner
-    return [f.alias or n for n, f in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model an annotation holds: `Model`, `list[Model]`, `list[Model] | None`."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alertd.config.afterdue import read_written
-from alertd.config.filepart import Entry, FilePart, digest_of
+from alertd.config.filepart import REFUSED, Entry, FilePart, digest_of
 from alertd.config.problems import ConfigError, Problem
 from alertd.config.readers import ReadStats, read_parts
 from alertd.config.resolve import Context, lead_problems, parse_leads, resolved_for
@@ -119,7 +120,7 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
             problems.append(Problem(str(directory), None, "a secret value is shorter than 3 characters "
                                     "and cannot be redacted from output", warning=True))
             break
-    problems.sort(key=lambda p: (p.path, p.line or 0))  # file by file, top to bottom
+    problems.sort(key=_in_reading_order)  # file by file as they are read, top to bottom
     problems = _once_per_reference(problems)
     for part in parts:
         part.located = None  # a file read again for a problem's line: found again if ever needed
@@ -136,6 +137,17 @@ def _load_config(directory: Path, env: Mapping[str, str], cache: ConfigCache | N
         warnings=tuple(problems),
         secrets=frozenset(secrets),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_order(path: str) -> tuple[str, ...]:
+    return Path(path).parts
+
+
+def _in_reading_order(p: Problem) -> tuple[tuple[str, ...], int]:
+    """The order files are read in (sorted `Path`s: `a/b.yaml` before `a.yaml`, unlike their
+    strings), then lines; problems of a whole file or directory first."""
+    return _path_order(p.path), p.line or 0
 
 
 def _once_per_reference(problems: list[Problem]) -> list[Problem]:
@@ -227,10 +239,13 @@ class _Merged:
                     self.channel_parts[name] = part
 
     def check_ids(self, parts: list[FilePart]) -> None:
-        """Deadline ids unique across files: a repeat is a problem, and its entry is skipped."""
+        """Deadline ids unique across files: a repeat is a problem, and its entry is skipped (checked,
+        never a deadline). An entry whose id was refused has none to compare."""
         first: dict[str, tuple[FilePart, Entry]] = {}
         for part in parts:
             for e in part.entries:
+                if e.id is None:
+                    continue
                 seen = first.setdefault(e.id, (part, e))
                 if seen[1] is not e:
                     other, at = seen
@@ -242,17 +257,24 @@ class _Merged:
                         "deadline ids must be unique across all config files"))
                     self.skips.setdefault(part.path, []).append(e.index)
 
+    def _default(self, key: str, otherwise: Any) -> Any:
+        """The default `key` as written (REFUSED when the schema refused it), `otherwise` when no
+        file sets it."""
+        return self.defaults[key][0] if key in self.defaults else otherwise
+
     def context(self) -> Context:
         """The merged defaults; problems with them are added to `problems`."""
-        zone = self.defaults["timezone"][0] if "timezone" in self.defaults else "UTC"
-        channels = self.defaults["channels"][0] if "channels" in self.defaults else None
-        ctx = Context(zone, tuple(channels) if channels is not None else None, None, frozenset(self.channels))
-        if "remind" in self.defaults:
-            raw, part = self.defaults["remind"]
-        else:
-            raw, part = list(DEFAULT_REMIND), None
-        parsed = parse_leads(tuple(raw))
-        if lead_problems(parsed):
+        zone = self._default("timezone", "UTC")
+        channels = self._default("channels", None)
+        ctx = Context(None if zone is REFUSED else zone,
+                      tuple(channels) if channels is not None and channels is not REFUSED else None, None,
+                      frozenset(self.channels), channels_known=channels is not REFUSED)
+        raw = self._default("remind", DEFAULT_REMIND)
+        part = self.defaults["remind"][1] if "remind" in self.defaults else None
+        parsed = parse_leads(tuple(raw)) if raw is not REFUSED else ()
+        if raw is REFUSED:
+            pass  # reported where it was refused; deadlines relying on it are not made
+        elif lead_problems(parsed):
             for j, message, hint in parsed:  # type: ignore[misc]
                 loc = ("defaults", "remind") if j is None else ("defaults", "remind", j)
                 if part is None:
@@ -261,27 +283,31 @@ class _Merged:
                     self.problems.append(Problem(part.display, part.line_of(loc), f"defaults: {message}", hint))
         else:
             ctx.leads = parsed  # type: ignore[assignment]
-        if channels is not None:
+        if channels is not None and channels is not REFUSED:
             part = self.defaults["channels"][1]
             for j, name in enumerate(channels):
                 if name not in self.channels:
                     self.problems.append(Problem(part.display, part.line_of(("defaults", "channels", j)),
                                                  f"defaults: channel {name!r} is not defined",
                                                  ctx.channel_hint(name)))
-        if "status" in self.defaults:
+        if "status" in self.defaults and self.defaults["status"][0] is not REFUSED:
             ctx.status = self.defaults["status"][0]
         self._after_defaults(ctx)
         return ctx
 
     def _after_defaults(self, ctx: Context) -> None:
         """The defaults' repeat, repeat_for and escalate, checked where they are written."""
-        got = {key: self.defaults[key][0] for key in ("repeat", "repeat_for", "escalate") if key in self.defaults}
-        if not got:
+        got = {key: self._default(key, None) for key in ("repeat", "repeat_for", "escalate")}
+        refused = {key for key, value in got.items() if value is REFUSED}
+        got = {key: value for key, value in got.items() if value is not None and value is not REFUSED}
+        if not got and not refused:
             return
         steps = got.get("escalate")
         ctx.after, issues = read_written(got.get("repeat"), got.get("repeat_for"),
                                          [(s.after, s.channels) for s in steps] if steps is not None else None,
                                          known=ctx.known, channel_hint=ctx.channel_hint)
+        if refused:  # reported where refused: deadlines relying on the defaults are not made
+            ctx.after = dataclasses.replace(ctx.after, ok=False)
         for where, message, hint, warning in (*issues, *ctx.combine(ctx.after, defaults=True)[1]):
             part = self.defaults[where[0]][1]
             self.problems.append(Problem(part.display, part.line_of(("defaults", *where)), f"defaults: {message}",

@@ -221,7 +221,7 @@ def test_check_exits_1_as_a_real_process_with_a_broken_config(write_config) -> N
     out = subprocess.run([sys.executable, "-m", "alertd.cli", "check", "-c", str(config)], capture_output=True,
                          text=True, check=False)
     assert out.returncode == 1
-    assert f"{config}/a.yaml:1: deadline #1: title: missing required key" in out.stderr
+    assert f"{config}/a.yaml:1: deadline 'x': title: missing required key" in out.stderr
     assert "Traceback" not in out.stderr
 
 

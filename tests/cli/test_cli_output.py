@@ -98,11 +98,25 @@ def test_check_escapes_control_characters_from_titles_and_file_names(write_confi
         assert not any(c in text for c in "\r\x1b\u202e")
 
 
+def test_an_unknown_deadline_names_a_config_directory_with_control_characters_escaped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ack` printed the config directory raw in 'no deadline ... in DIR': an ESC reached the terminal."""
+    config = tmp_path / "conf\x1b[2Jig"
+    config.mkdir()
+    (config / "a.yaml").write_text("channels: {s: {type: console}}\n"
+                                   "deadlines: [{id: x, title: T, due: 2031-01-01, channels: [s]}]\n")
+    monkeypatch.setenv("ALERTD_STATE_DIR", str(tmp_path / "state"))
+    assert main(["ack", "nope", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"in {tmp_path}/conf\\x1b[2Jig" in err
+    assert "\x1b" not in err
+
+
 def test_config_errors_escape_control_characters_in_file_names(write_config, capsys) -> None:
     config = write_config({"bad\x1b[2J\rname.yaml": "deadlines: [{id: x}]\n"})
     assert main(["check", "-c", str(config)]) == 1
     err = capsys.readouterr().err
-    assert f"{config}/bad\\x1b[2J\\rname.yaml:1: deadline #1: title: missing required key" in err.splitlines()
+    assert f"{config}/bad\\x1b[2J\\rname.yaml:1: deadline 'x': title: missing required key" in err.splitlines()
     assert "\x1b" not in err and "\r" not in err
 
 

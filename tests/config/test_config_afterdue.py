@@ -63,7 +63,7 @@ def test_status_cancelled_and_the_durations_are_elapsed_seconds(write_config) ->
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
-    pytest.param("    status: finished\n", "a.yaml:10: deadline #1: status: input should be 'open', 'done' or "
+    pytest.param("    status: finished\n", "a.yaml:10: deadline 'x': status: input should be 'open', 'done' or "
                  "'cancelled'", id="status"),
     pytest.param("    repeat: soon\n", "a.yaml:10: deadline 'x': repeat 'soon' is not a duration", id="repeat"),
     pytest.param("    repeat: -5m\n", "a.yaml:10: deadline 'x': repeat '-5m' is negative", id="negative-repeat"),
@@ -81,9 +81,9 @@ def test_status_cancelled_and_the_durations_are_elapsed_seconds(write_config) ->
                  "        channels: [boss]\n", "a.yaml:13: deadline 'x': escalate steps 1 and 2 come at the same time",
                  id="two-steps-at-once"),
     pytest.param("    escalate:\n      - after: 1h\n        channels: []\n",
-                 "a.yaml:12: deadline #1: escalate.0.channels: list should have at least 1 item", id="no-channels"),
+                 "a.yaml:12: deadline 'x': escalate.0.channels: list should have at least 1 item", id="no-channels"),
     pytest.param("    escalate:\n      - after: 1h\n        channel: [duty]\n",
-                 "a.yaml:12: deadline #1: escalate.0.channel: unknown key 'channel'", id="step-typo"),
+                 "a.yaml:12: deadline 'x': escalate.0.channel: unknown key 'channel'", id="step-typo"),
 ])
 def test_bad_settings_are_errors_with_their_line(write_config, extra: str, expected: str) -> None:
     found = problems(write_config, CHANNELS + "deadlines:\n" + deadline(extra))

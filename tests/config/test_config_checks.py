@@ -150,7 +150,7 @@ def test_a_blank_title_is_refused(write_config, capsys, title: str, ok: bool) ->
     code, _, err = check(write_config({"a.yaml": body}), capsys)
     assert (code == 0) is ok, err
     if not ok:
-        assert "a.yaml:5: deadline #1: title: title is blank" in err
+        assert "a.yaml:5: deadline 'd': title: title is blank" in err
 
 
 @pytest.mark.parametrize(("lead", "message"), [

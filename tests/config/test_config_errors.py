@@ -37,10 +37,10 @@ def check(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, s
                      "a.yaml:4: unknown top-level key 'deadline'", id="top-level-typo"),
         pytest.param({"a.yaml": GOOD_CHANNELS + "deadlines:\n  - id: x\n    titel: T\n    due: 2021-05-21\n"
                                                 "    channels: [stdout]\n"},
-                     "a.yaml:6: deadline #1: titel: unknown key 'titel'", id="item-typo"),
+                     "a.yaml:6: deadline 'x': titel: unknown key 'titel'", id="item-typo"),
         pytest.param({"a.yaml": GOOD_CHANNELS + "deadlines:\n  - id: x\n    title: T\n    due: 2021-05-21\n"
                                                 "    timezone: Mars/Olympus\n    channels: [stdout]\n"},
-                     "a.yaml:8: deadline #1: timezone: unknown time zone 'Mars/Olympus'", id="zone"),
+                     "a.yaml:8: deadline 'x': timezone: unknown time zone 'Mars/Olympus'", id="zone"),
         pytest.param({"a.yaml": GOOD_CHANNELS + "deadlines:\n  - id: x\n    title: T\n    due: 2021-02-30\n"
                                                 "    channels: [stdout]\n"},
                      "a.yaml:7: deadline 'x': due '2021-02-30' is not a real date", id="impossible-date"),
@@ -72,7 +72,7 @@ def check(config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, s
         pytest.param({"a.toml": "[channels.stdout]\ntype = \"console\"\n\n[[deadlines]]\nid = \"x\"\ntitle = \"T\"\n"
                                 "due = 2021-05-21\nchannels = [\"stdout\"]\n\n"
                                 "[[deadlines]]\nid = \"y\"\ntitel = \"T\"\n"},
-                     "a.toml:12: deadline #2: titel: unknown key 'titel'", id="toml-second-table"),
+                     "a.toml:12: deadline 'y': titel: unknown key 'titel'", id="toml-second-table"),
     ],
 )
 def test_bad_input_is_reported_with_file_and_line(
