@@ -235,13 +235,14 @@ class PostgresStore(StateOps):
 
     def mark_retry(self, key: str, *, at: datetime, error: str, now: datetime) -> None:
         with self.db.call("mark_retry") as conn:
-            conn.execute(_SQL["mark_retry"], {"key": key, "at": at, "error": error, "now": now})
+            conn.execute(_SQL["mark_retry"], {"key": key, "at": at, "error": error, "now": now, "me": self.instance})
 
     def finish(self, key: str, state: str, *, reason: str, now: datetime, error: str | None = None) -> None:
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final state")
         with self.db.call("finish") as conn:
-            conn.execute(_SQL["finish"], {"key": key, "state": state, "reason": reason, "error": error, "now": now})
+            conn.execute(_SQL["finish"], {"key": key, "state": state, "reason": reason, "error": error, "now": now,
+                                          "me": self.instance})
 
     # -- claims -------------------------------------------------------------------------------
     def claim(self, keys: Iterable[str], *, limit: int | None = None) -> list[Row]:

@@ -45,14 +45,18 @@ FROM unnest(%(keys)s::text[], %(ats)s::timestamptz[]) AS m (k, at)
 WHERE key = m.k
 
 -- name: mark_retry
+-- Only an open row that no other instance holds a live lease on: an instance that was frozen
+-- mid-request and wakes to a timeout must not reopen what another took over and sent.
 UPDATE alertd.deliveries SET state = 'pending', next_retry_at = %(at)s, last_error = %(error)s,
     updated_at = %(now)s, claim_until = NULL
-WHERE key = %(key)s
+WHERE key = %(key)s AND state IN ('pending', 'sending')
+  AND (claim_until IS NULL OR claim_until < now() OR claimed_by = %(me)s)
 
 -- name: finish
 UPDATE alertd.deliveries SET state = %(state)s, reason = %(reason)s, next_retry_at = NULL,
     last_error = coalesce(%(error)s, last_error), updated_at = %(now)s, claim_until = NULL
-WHERE key = %(key)s
+WHERE key = %(key)s AND state IN ('pending', 'sending')
+  AND (claim_until IS NULL OR claim_until < now() OR claimed_by = %(me)s)
 
 -- name: get
 SELECT {columns} FROM alertd.deliveries WHERE key = %(key)s
