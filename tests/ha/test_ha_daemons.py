@@ -24,6 +24,8 @@ from tests.ha.conftest import Cluster, keys_of
 from tests.pgserver import server_address
 from tests.tcpproxy import Proxy
 
+pytestmark = pytest.mark.slow
+
 
 def write_config(cluster: Cluster, url: str, deadlines: list[dict[str, Any]], config: str = "config") -> None:
     directory = cluster.root / config
