@@ -136,6 +136,10 @@ class Shared:
                 failures += 1
                 await asyncio.sleep(min(HEARTBEAT, 0.5 * failures))
                 continue
+            except StoreError as exc:  # not an outage (a statement refused): said, and tried again
+                log.error("store.heartbeat_failed", error=str(exc))
+                await asyncio.sleep(HEARTBEAT)
+                continue
             failures = 0
             over = abs(beat.offset) > CLOCK_OFFSET  # warned of once, again only after it was back within bounds
             if over and not self._offset_warned:
@@ -152,8 +156,8 @@ class Shared:
             now = self.clock()
             self.engine.replan(self.engine.deadlines.values(), now)
             self.follower.apply(now)
-        except StoreUnavailable:
-            return  # still down: the next heartbeat tries again
+        except StoreError:  # (StoreUnavailable: still down) the next heartbeat tries again
+            return
         seconds = round(time.monotonic() - (self.down_since or time.monotonic()), 3)
         self.down_since = None
         log.warning("store.restored", database=self.store.display, down_seconds=seconds)
@@ -170,6 +174,8 @@ class Shared:
                     self.take_over(rows)
             except StoreUnavailable as exc:
                 self.outage(exc)
+            except StoreError as exc:
+                log.error("store.sweep_failed", error=str(exc))
 
     def take_over(self, rows: list[Any]) -> None:
         """Swept rows are decided like this instance's own; rows of deadlines its config does not
