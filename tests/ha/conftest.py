@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from tests.daemon.conftest import DaemonProcess, Receiver, daemon_config, receiver  # noqa: F401 - fixtures
+from tests.daemon.test_daemon_after_due import receivers  # noqa: F401 - a fixture: one receiver per name
 
 __all__ = ["Cluster", "keys_of"]
 

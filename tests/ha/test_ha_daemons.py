@@ -18,7 +18,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from alertd.store.pgschema import SCHEMA_VERSION
-from tests.daemon.conftest import SECRET, Receiver, iso, wait_until
+from tests.daemon.conftest import SECRET, iso, wait_until
 from tests.daemon.test_daemon_clock import libfaketime
 from tests.ha.conftest import Cluster, keys_of
 from tests.pgserver import server_address
@@ -55,19 +55,24 @@ def sent_rows(cluster: Cluster) -> dict[str, tuple[str, int, str | None]]:
         "SELECT key, state, attempts, claimed_by FROM alertd.deliveries")}
 
 
+def each_once(cluster: Cluster, receiver, daemons, n: int, *, start: float, over: float) -> None:
+    """The instances are READY: add `n` deadlines due from `start` s on, reload; each key arrives once."""
+    for d in daemons:
+        ready(d)
+    write_config(cluster, receiver.url, far() + spread(n, start=start, over=over))
+    for d in daemons:
+        d.reload()
+    receiver.wait_posts(n, timeout=60)
+    wait_until(lambda: all_sent(cluster, n), 30, f"{n} rows recorded sent")
+    time.sleep(1)  # a duplicate would come after the first copy: give one the chance to arrive
+    counts = keys_of(receiver.posts)
+    assert len(counts) == n and set(counts.values()) == {1}, [k for k, c in counts.items() if c > 1]
+
+
 def test_three_instances_send_each_of_300_alerts_once(cluster: Cluster, receiver) -> None:
     write_config(cluster, receiver.url, far())
     daemons = [cluster.start(n) for n in "abc"]
-    for d in daemons:
-        ready(d)
-    write_config(cluster, receiver.url, far() + spread(300, start=4, over=4))
-    for d in daemons:
-        d.reload()
-    receiver.wait_posts(300, timeout=60)
-    wait_until(lambda: sum(s == "sent" for s, _, _ in sent_rows(cluster).values()) == 300, 30, "300 rows sent")
-    time.sleep(2)  # a duplicate would come after the first copy: give one the chance to arrive
-    counts = keys_of(receiver.posts)
-    assert len(counts) == 300 and set(counts.values()) == {1}, [k for k, n in counts.items() if n > 1]
+    each_once(cluster, receiver, daemons, 300, start=4, over=4)
     by = {by for _, _, by in sent_rows(cluster).values()}
     assert by <= {"a", "b", "c"}
     for d in daemons:
@@ -75,22 +80,6 @@ def test_three_instances_send_each_of_300_alerts_once(cluster: Cluster, receiver
         assert d.stop() == 0
     stopped = cluster.rows("SELECT name FROM alertd.instances WHERE stopped_at IS NOT NULL ORDER BY name")
     assert [n for (n,) in stopped] == ["a", "b", "c"]
-
-
-@pytest.fixture
-def receivers():
-    """One receiver per instance (each instance's config points at its own, under the same channel
-    name, so the delivery keys are the same): who sent what is then known."""
-    made: dict[str, Receiver] = {}
-
-    def get(name: str) -> Receiver:
-        if name not in made:
-            made[name] = Receiver()
-        return made[name]
-
-    yield get
-    for r in made.values():
-        r.close()
 
 
 def start_with_own_receivers(cluster: Cluster, receivers, names: str, env: dict[str, str] | None = None):
@@ -211,16 +200,7 @@ def test_instances_with_skewed_clocks_still_send_once(cluster: Cluster, receiver
     for n, offset in (("a", "-3"), ("b", "+0"), ("c", "+3")):
         env = {"LD_PRELOAD": lib, "FAKETIME": f"{offset}s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
         daemons.append(cluster.start(n, env=env))
-    for d in daemons:
-        ready(d)
-    write_config(cluster, receiver.url, far() + spread(60, start=8, over=2))
-    for d in daemons:
-        d.reload()
-    receiver.wait_posts(60, timeout=60)
-    wait_until(lambda: all_sent(cluster, 60), 30, "all 60 recorded sent")
-    time.sleep(1)
-    counts = keys_of(receiver.posts)
-    assert len(counts) == 60 and set(counts.values()) == {1}
+    each_once(cluster, receiver, daemons, 60, start=8, over=2)
     offsets = {d.events("store.registered")[0]["clock_offset_seconds"] for d in daemons}
     assert any(abs(o) > 2 for o in offsets), offsets  # the clocks really differ from the database's
     assert len(daemons[0].events("clock.offset")) == 1
