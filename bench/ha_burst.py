@@ -29,7 +29,7 @@ from pathlib import Path
 
 import gen
 import psycopg
-from harness import BENCH, WORK, Spawned, alertd_command, fmt, loadavg, prepare, spawn_until_ready
+from harness import BENCH, WORK, Spawned, alertd_command, fmt, loadavg, median, prepare, spawn_until_ready
 from psycopg.conninfo import make_conninfo
 from receiver import Receiver
 
@@ -156,7 +156,16 @@ def idle(deadlines: int, admin: str, seconds: float = 20.0) -> dict[str, float]:
         db.drop()
 
 
-def render(n: int, sqlite: dict, pg: dict, fail: dict, quiet: dict, *, load: str) -> str:
+def medians(runs: list[dict]) -> dict:
+    """Per figure, the median of the runs; keys delivered and duplicates: the worst run."""
+    out = {k: median([r[k] for r in runs]) for k in runs[0]}
+    out["delivered"] = min(r["delivered"] for r in runs)
+    out["duplicates"] = max(r["duplicates"] for r in runs)
+    out["each"] = [(r["first"], r["all_within"]) for r in runs]
+    return out
+
+
+def render(n: int, sqlite: dict, pg: dict, fail: dict, quiet: dict, *, load: str, runs: int) -> str:
     def row(label: str, key: str, unit: str = "s") -> str:
         return f"| {label} | {fmt(sqlite.get(key), unit)} | {fmt(pg.get(key), unit)} |"
 
@@ -164,7 +173,8 @@ def render(n: int, sqlite: dict, pg: dict, fail: dict, quiet: dict, *, load: str
     return "\n".join([
         HEADING, "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `bench/ha_burst.py --alerts {n} --idle-deadlines "
-        f"{quiet['deadlines']}`, one run; load average at start / end: {load}.", "",
+        f"{quiet['deadlines']} --runs {runs}`, burst: median of {runs} run(s) (keys and duplicates: the worst), "
+        f"failover and idle: one run; load average at start / end: {load}.", "",
         f"{n:,} alerts due at one instant to a loopback receiver that answers in 50 ms: one `alertd run` on "
         "SQLite, then three on one PostgreSQL 15 database on this machine, in the same run. first = the first "
         "request's arrival after the instant; all = the last delivery answered.", "",
@@ -173,6 +183,8 @@ def render(n: int, sqlite: dict, pg: dict, fail: dict, quiet: dict, *, load: str
         f"| keys delivered (of {n:,}) | {sqlite['delivered']} | {pg['delivered']} |",
         f"| duplicates | {sqlite['duplicates']} | {pg['duplicates']} |",
         f"| database transactions per alert | | {per_alert:.2f} |" if per_alert is not None else "", "",
+        "Each run, first / all: SQLite " + ", ".join(f"{fmt(f, 'ms')} / {fmt(a)}" for f, a in sqlite["each"])
+        + "; PostgreSQL " + ", ".join(f"{fmt(f, 'ms')} / {fmt(a)}" for f, a in pg["each"]) + ".", "",
         "Transactions per alert: pg_stat_database's commits and rollbacks during the burst, over the alerts, "
         "heartbeats and sweeps included; each batch statement (record, claim, the `sending` check, the `sent` "
         "marks) serves many alerts.", "",
@@ -203,22 +215,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("admin", nargs="?", default=ADMIN)
     p.add_argument("--alerts", type=int, default=2000)
     p.add_argument("--idle-deadlines", type=int, default=100_000)
+    p.add_argument("--runs", type=int, default=3, help="burst pairs (SQLite then PostgreSQL); medians are shown")
     args = p.parse_args(argv)
     load = loadavg()
+    sqlite_runs, pg_runs = [], []
     with Receiver(delay=0.05) as receiver:
-        sqlite = burst(args.alerts, receiver, None)
-        print("sqlite:", sqlite, flush=True)
-        db = Database(args.admin)
-        try:
-            pg = burst(args.alerts, receiver, db)
-        finally:
-            db.drop()
-        print("postgresql:", pg, flush=True)
+        for _ in range(args.runs):  # alternated, so that a busy moment of the machine hits both alike
+            sqlite_runs.append(burst(args.alerts, receiver, None))
+            print("sqlite:", sqlite_runs[-1], flush=True)
+            db = Database(args.admin)
+            try:
+                pg_runs.append(burst(args.alerts, receiver, db))
+            finally:
+                db.drop()
+            print("postgresql:", pg_runs[-1], flush=True)
+        sqlite, pg = medians(sqlite_runs), medians(pg_runs)
         fail = failover(receiver, args.admin)
         print("failover:", fail, flush=True)
     quiet = idle(args.idle_deadlines, args.admin)
     print("idle:", quiet, flush=True)
-    write_section(render(args.alerts, sqlite, pg, fail, quiet, load=f"{load} / {loadavg()}"))
+    write_section(render(args.alerts, sqlite, pg, fail, quiet, load=f"{load} / {loadavg()}", runs=args.runs))
     return 0
 
 
