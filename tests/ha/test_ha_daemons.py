@@ -233,3 +233,20 @@ def test_three_instances_starting_at_once_on_an_empty_database_create_the_schema
     wait_until(lambda: all_sent(cluster, 1), 30, "sent")
     assert {a for _, a, _ in sent_rows(cluster).values()} == {1}
     assert len(receiver.posts) == 1
+
+
+def test_a_clean_stop_cut_short_releases_its_leases_for_the_others_at_once(cluster: Cluster, receivers) -> None:
+    receivers("a").hold = True  # a stops while its requests wait for an answer
+    daemons = start_with_own_receivers(cluster, receivers, "ab", env={"ALERTD_SHUTDOWN_GRACE": "0.5"})
+    add_deadlines(cluster, receivers, daemons, spread(20, start=4, over=1))
+    wait_until(lambda: len(receivers("a").posts) >= 1, 60, "a sends something")
+    assert daemons["a"].stop(timeout=30) == 0
+    held = cluster.rows("SELECT key, claim_until FROM alertd.deliveries WHERE claimed_by = 'a' "
+                        "AND state IN ('pending', 'sending')")
+    # what a had started and not finished is open, without a lease: b may take it now, not after the lease
+    assert held, "a was cut short with deliveries in flight"
+    assert all(until is None for _, until in held)
+    assert cluster.rows("SELECT stopped_at IS NOT NULL FROM alertd.instances WHERE name = 'a'") == [(True,)]
+    receivers("a").release()
+    wait_until(lambda: all_sent(cluster, 20), 60, "b sends all 20")
+    assert daemons["b"].proc.poll() is None
