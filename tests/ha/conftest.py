@@ -10,7 +10,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.daemon.conftest import DaemonProcess, Receiver, daemon_config, receiver  # noqa: F401 - fixtures
+from tests.daemon.conftest import (  # noqa: F401 - fixtures
+    DaemonProcess,
+    NotifyListener,
+    Receiver,
+    daemon_config,
+    notify,
+    receiver,
+)
 from tests.daemon.test_daemon_after_due import receivers  # noqa: F401 - a fixture: one receiver per name
 
 __all__ = ["Cluster", "keys_of"]
@@ -30,9 +37,11 @@ class Cluster:
         self.started: list[DaemonProcess] = []
 
     def start(self, name: str, *, url: str | None = None, env: dict[str, str] | None = None,
-              prefix: list[str] | None = None, config: str = "config") -> DaemonProcess:
-        """`config`: the config directory's name under the test's directory (the same for all by default)."""
-        d = DaemonProcess(self.root / config, self.root / f"state-{name}", None, self.root / f"{name}.log",
+              prefix: list[str] | None = None, config: str = "config",
+              listener: NotifyListener | None = None) -> DaemonProcess:
+        """`config`: the config directory's name under the test's directory (the same for all by default);
+        `listener`: its NOTIFY_SOCKET."""
+        d = DaemonProcess(self.root / config, self.root / f"state-{name}", listener, self.root / f"{name}.log",
                           env={"ALERTD_DATABASE_URL": url or self.url, "ALERTD_INSTANCE": name, **(env or {})},
                           prefix=prefix)
         self.started.append(d)

@@ -250,3 +250,20 @@ def test_a_clean_stop_cut_short_releases_its_leases_for_the_others_at_once(clust
     receivers("a").release()
     wait_until(lambda: all_sent(cluster, 20), 60, "b sends all 20")
     assert daemons["b"].proc.poll() is None
+
+
+def test_start_waits_for_the_database_and_says_so(cluster: Cluster, receiver, notify) -> None:
+    with Proxy(server_address(cluster.url)) as proxy:
+        proxy.cut()  # the database cannot be reached when the instance starts
+        write_config(cluster, receiver.url, [*far(), {"id": "now", "title": "Now", "due": iso(
+            datetime.now(UTC) + timedelta(hours=2)), "remind": ["2h"]}])
+        d = cluster.start("a", url=make_conninfo(cluster.url, host="127.0.0.1", port=proxy.port), listener=notify)
+        [waiting] = d.wait_event("store.unavailable", timeout=60)
+        assert waiting["action"] == "waiting for the database"
+        wait_until(lambda: any(m.startswith("STATUS=waiting for the database") for m in notify.messages), 30,
+                   "STATUS= naming the wait")
+        assert notify.count("READY=1") == 0 and d.proc.poll() is None
+        proxy.restore()
+        notify.wait_for("READY=1", timeout=60)
+        receiver.wait_posts(1, timeout=60)
+        assert d.stop() == 0
