@@ -148,18 +148,22 @@ def test_an_instance_frozen_past_its_lease_sends_nothing_that_another_took_over(
     add_deadlines(cluster, receivers, daemons, spread(30, start=4, over=1))
     wait_until(lambda: len(receivers("a").posts) >= 1, 60, "a sends something")
     daemons["a"].proc.send_signal(signal.SIGSTOP)
-    stopped_at = time.time()
     try:
+        held = {k for (k,) in cluster.rows("SELECT key FROM alertd.deliveries WHERE claimed_by = 'a' "
+                                           "AND state IN ('pending', 'sending')")}
         wait_until(lambda: all_sent(cluster, 30), 60, "b sends all 30 while a is frozen")
-        assert time.time() - stopped_at > 5, "b waited for a's leases to end"
+        [(woke_db,)] = cluster.rows("SELECT now()")
     finally:
         daemons["a"].proc.send_signal(signal.SIGCONT)
     woke_at = time.time()
     receivers("a").release()
-    # a is awake when its heartbeat is recorded again, twice (the first may have been in flight at the freeze)
-    wait_until(lambda: cluster.rows("SELECT heartbeat_at > now() - interval '1 s' FROM alertd.instances "
-                                    "WHERE name = 'a'")[0][0] and time.time() - woke_at > 4, 30, "a beats again")
-    assert [p for p in receivers("a").posts if p["at"] >= stopped_at] == []
+    # a's loop has run for a while once it recorded a second heartbeat after waking
+    wait_until(lambda: cluster.rows("SELECT heartbeat_at > %s + interval '2 s' FROM alertd.instances "
+                                    "WHERE name = 'a'", woke_db)[0][0], 30, "a beats twice after waking")
+    assert held, "a held claims when it froze"
+    taken = dict(cluster.rows("SELECT key, claimed_by FROM alertd.deliveries WHERE state = 'sent'"))
+    assert {taken[k] for k in held} == {"b"}  # b took over everything a held
+    assert [p for p in receivers("a").posts if p["at"] >= woke_at] == []  # and a sent none of it after waking
     assert len(keys_of(receivers("b").posts)) == 30 and set(keys_of(receivers("b").posts).values()) == {1}
     assert all_sent(cluster, 30)
     assert daemons["a"].proc.poll() is None
