@@ -187,13 +187,14 @@ class Spawned:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def spawn_until_ready(command_for: Callable[[Path], list[str]], timeout: float) -> tuple[Spawned, Run]:
-    """Start `command_for(scratch dir)` with a fresh state dir and NOTIFY_SOCKET; wait for READY=1."""
+def spawn_until_ready(command_for: Callable[[Path], list[str]], timeout: float,
+                      env: dict[str, str] | None = None) -> tuple[Spawned, Run]:
+    """Start `command_for(scratch dir)` with a fresh state dir and NOTIFY_SOCKET (and `env`); wait for READY=1."""
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="alertd-bench-", dir=WORK))
     listener = NotifyListener(tmp)
     env = {**os.environ, "NOTIFY_SOCKET": listener.path, "ALERTD_STATE_DIR": str(tmp / "state"),
-           "ALERTD_LOG_FORMAT": "json"}
+           "ALERTD_LOG_FORMAT": "json", **(env or {})}
     command = command_for(tmp)
     log = (tmp / "output.log").open("wb")
     started = time.monotonic()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
+
+_ALERT_ID = re.compile(rb'"alert_id":\s*"([^"]+)"')
 
 
 class Receiver:
@@ -17,6 +20,7 @@ class Receiver:
         self.delay = delay
         self.arrived: list[float] = []
         self.answered: list[float] = []
+        self.keys: list[tuple[float, str]] = []  # (arrival, the payload's alert_id): what came, how often
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -34,6 +38,7 @@ class Receiver:
     def reset(self) -> None:
         self.arrived.clear()
         self.answered.clear()
+        self.keys.clear()
 
     @property
     def url(self) -> str:
@@ -56,7 +61,8 @@ class Receiver:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                self.arrived.append(time.time())
+                arrived = time.time()
+                self.arrived.append(arrived)
                 length, close = 0, False
                 for line in head.decode("latin-1").split("\r\n")[1:]:
                     name, _, value = line.partition(":")
@@ -64,7 +70,10 @@ class Receiver:
                         length = int(value.strip())
                     elif name.strip().lower() == "connection" and value.strip().lower() == "close":
                         close = True
-                await reader.readexactly(length)
+                body = await reader.readexactly(length)
+                key = _ALERT_ID.search(body)
+                if key:
+                    self.keys.append((arrived, key[1].decode()))
                 await asyncio.sleep(self.delay)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
                 await writer.drain()

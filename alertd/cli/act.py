@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from alertd.cli.common import UsageError, parse_instant
+from alertd.cli.common import UsageError, open_database, parse_instant
 from alertd.config import load_or_report
 from alertd.core.display import due_text, printable, rfc3339, when_text
 from alertd.core.leads import LeadError, parse_span
@@ -31,7 +31,8 @@ from alertd.core.state import Act, Action, DeadlineState
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
-from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
+from alertd.store.base import StoreError
+from alertd.store.ledger import LEDGER_FILE, Ledger
 
 __all__ = ["cmd_act", "default_user", "snooze_until"]
 
@@ -106,11 +107,13 @@ def cmd_act(config_dir: Path, settings: Settings, act: Act, deadline_id: str, *,
         return EX_OK
     state_dir = resolve_state_dir(settings)
     try:
-        with Ledger.open(state_dir / LEDGER_FILE) as ledger:
-            _hand_over(state_dir, ledger.path)
+        with (Ledger.open(state_dir / LEDGER_FILE) if settings.database_url is None
+              else open_database(settings, migrate=True)) as ledger:
+            if settings.database_url is None:
+                _hand_over(state_dir, ledger.path)
             action = Action(d.id, d.due, act, who, clock(), note=note, until=until)
-            recorded, state = ledger.act(action)
-    except LedgerError as exc:
+            recorded, state = ledger.act(action)  # on PostgreSQL every instance hears of it (NOTIFY)
+    except StoreError as exc:
         print(f"alertd: error: {exc}; nothing was recorded", file=err)
         return EX_FAIL
     print(redact(_said(d, recorded or action, state, changed=recorded is not None)), file=out)

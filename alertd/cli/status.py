@@ -27,6 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from alertd.cli.common import open_database
 from alertd.config import ConfigError, load_config, print_problems
 from alertd.config.secretrefs import environ
 from alertd.core.display import printable, rfc3339
@@ -38,7 +39,7 @@ from alertd.core.state import DeadlineState, held_by
 from alertd.exitcodes import EX_FAIL, EX_OK
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
-from alertd.store.base import Row
+from alertd.store.base import Instance, Row, Store, StoreError
 from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
 from alertd.store.pages import delivery_item
 
@@ -49,6 +50,8 @@ _BATCH = 200  # planned alerts looked up in the ledger per query
 
 def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: bool, limit: int,
                out: TextIO, err: TextIO, ids: list[str] | None = None) -> int:
+    if settings.database_url is not None:
+        return _shared_status(config_dir, settings, now=now, as_json=as_json, limit=limit, out=out, err=err, ids=ids)
     state_dir = resolve_state_dir(settings)
     if not state_dir.is_dir():
         print(f"alertd: no state directory at {printable(str(state_dir))}: has `alertd run` started with it? "
@@ -68,8 +71,18 @@ def cmd_status(config_dir: Path, settings: Settings, *, now: datetime, as_json: 
         return EX_FAIL
 
 
-def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, limit: int, out: TextIO,
-            err: TextIO, ids: list[str] | None) -> int:
+def _shared_status(config_dir: Path, settings: Settings, **kw: Any) -> int:
+    """Several instances on one PostgreSQL: the deliveries of all of them, and the instances."""
+    try:
+        with open_database(settings, migrate=False) as store:
+            return _status(config_dir, store, instances=store.instances(), **kw)
+    except StoreError as exc:
+        print(f"alertd: {printable(str(exc))}", file=kw["err"])
+        return EX_FAIL
+
+
+def _status(config_dir: Path, ledger: Store, *, now: datetime, as_json: bool, limit: int, out: TextIO,
+            err: TextIO, ids: list[str] | None, instances: list[Instance] | None = None) -> int:
     try:
         config = load_config(config_dir, env=environ())
     except ConfigError as exc:
@@ -100,12 +113,24 @@ def _status(config_dir: Path, ledger: Ledger, *, now: datetime, as_json: bool, l
     failures = [delivery_item(r) for r in ledger.failures(limit if not wanted else limit * 50)
                 if not wanted or r.deadline_id in wanted][:limit]
     counts = ledger.counts()
+    members = None if instances is None else [instance_item(i) for i in instances]
     if as_json:
-        print(redact(json.dumps({"deadlines": states, "next": upcoming, "recent": recent, "failures": failures},
-                                ensure_ascii=False)), file=out)
+        doc = {"deadlines": states, "next": upcoming, "recent": recent, "failures": failures}
+        if members is not None:
+            doc["instances"] = members
+        print(redact(json.dumps(doc, ensure_ascii=False)), file=out)
     else:
-        print(redact(render(upcoming, recent, failures, counts, ledger=ledger.path, deadlines=states)), file=out)
+        print(redact(render(upcoming, recent, failures, counts, ledger=getattr(ledger, "display", ledger.path),
+                            deadlines=states,
+                            instances=members)), file=out)
     return EX_OK if deadlines is not None else EX_FAIL
+
+
+def instance_item(i: Instance) -> dict[str, Any]:
+    """One instance on a shared database, as its heartbeats left it."""
+    return {"name": i.name, "host": i.host, "pid": i.pid, "version": i.version, "alive": i.alive,
+            "started_at": _instant(i.started_at), "heartbeat_at": _instant(i.heartbeat_at),
+            "stopped_at": _instant(i.stopped_at), "claims": i.claims}
 
 
 def next_items(deadlines: Iterable[Deadline], ledger: Ledger, *, now: datetime, limit: int,
@@ -161,15 +186,24 @@ def _instant(value: datetime | None) -> str | None:
 
 
 def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], failures: list[dict[str, Any]],
-           counts: dict[str, int], *, ledger: Path, deadlines: list[dict[str, Any]] | None = None) -> str:
+           counts: dict[str, int], *, ledger: Path | str, deadlines: list[dict[str, Any]] | None = None,
+           instances: list[dict[str, Any]] | None = None) -> str:
     """The text form: four titled parts, one line per entry.
 
     Clock readings (when a row changed, when a retry is due) are shown in whole seconds; what came
     from outside (an error a receiver answered, the ledger's path) has its control characters escaped.
     """
-    lines = [f"ledger {printable(str(ledger))}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-                                     or "no deliveries yet")]
+    where = "database" if isinstance(ledger, str) else "ledger"  # (a str: a shared database's display URL)
+    lines = [f"{where} {printable(str(ledger))}: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+                                                     or "no deliveries yet")]
     lines.append("")
+    if instances is not None:
+        lines.append("instances:" if instances else "instances: none yet")
+        for i in instances:
+            what = "alive" if i["alive"] else ("stopped" if i["stopped_at"] else "dead (no heartbeat)")
+            lines.append(f"  {printable(i['name'])}  {what}  host {printable(i['host'])} pid {i['pid']}  "
+                         f"last heartbeat {_seconds(i['heartbeat_at'])}  leases {i['claims']}")
+        lines.append("")
     if deadlines is not None:
         lines.append("deadlines:" if deadlines else "deadlines: none")
         lines += [f"  {_deadline_line(d)}" for d in deadlines]
@@ -191,7 +225,7 @@ def render(upcoming: list[dict[str, Any]] | None, recent: list[dict[str, Any]], 
     for r in recent:
         state = r["state"] + (f" ({r['reason']})" if r["reason"] else "")
         lines.append(f"  {_seconds(r['updated_at'])}  {state:<22} {r['lead']:<8} {r['deadline']}  -> {r['channel']}  "
-                     f"attempts {r['attempts']}")
+                     f"attempts {r['attempts']}" + (f"  by {printable(r['by'])}" if r.get("by") else ""))
     lines.append("")
     lines.append("failures:" if failures else "failures: none")
     for r in failures:

@@ -54,6 +54,7 @@ class Engine:
         self._burst_pass = 0  # passes since the backlog was last empty
         self.states: dict[str, DeadlineState] = {}  # by deadline id, for its current due (none: nothing in force)
         self.on_notice_row = None  # follow.Follower.resume: an open notice row found by a retry
+        self.claims_resends = False  # a shared database: the dispatcher logs a resend once it has claimed it
 
     def load_states(self, deadlines: Iterable[Deadline] | None = None) -> None:
         """Read the states in force for `deadlines` (None: all, at start-up) at their current dues."""
@@ -215,7 +216,10 @@ class Engine:
                     k = known.get(dec.key)
                     sends.append((Notification.for_planned(a, dec.channel), (k.attempts if k else 0) + 1))
                     if dec.reason is Reason.CRASH_RESEND:
-                        log.warning("alert.resend", **fields)
+                        if self.claims_resends:  # (a shared database: the row may be another instance's send)
+                            log.debug("alert.resend_candidate", **fields)
+                        else:
+                            log.warning("alert.resend", **fields)
                     elif now - a.fire_at >= LATE and dec.reason is Reason.DUE_NOW:
                         log.info("alert.catchup", **fields, late_by_seconds=int((now - a.fire_at).total_seconds()))
                 elif dec.action is Action.WAIT:

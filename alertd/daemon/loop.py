@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -34,6 +35,7 @@ from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
 from alertd.daemon.links import linker
 from alertd.daemon.notify import Notifier
+from alertd.daemon.opening import StateDirLock, open_store
 from alertd.daemon.outlook import outlook
 from alertd.daemon.services import Service, start_all, stop_all
 from alertd.daemon.timetable import Timetable
@@ -46,9 +48,8 @@ from alertd.logs import configure_logging
 from alertd.metrics import Metrics, MetricsAddressError, MetricsServer, start_metrics_server
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
-from alertd.store.base import StoreError
-from alertd.store.ledger import LEDGER_FILE, Ledger, LedgerError
-from alertd.store.lock import StateLock
+from alertd.store.base import Store, StoreError, StoreUnavailable
+from alertd.store.ledger import LEDGER_FILE
 
 __all__ = ["Daemon", "run_daemon"]
 
@@ -76,7 +77,7 @@ def run_daemon(config_dir: Path, settings: Settings, services: Sequence[Service]
     # A second daemon on this ledger would send everything twice: the state directory is locked. If
     # it exists, at once (another daemon is the likeliest reason to stop); else just before the
     # ledger is made in it, so a start refused for its metrics address writes nothing.
-    lock = _Lock(resolve_state_dir(settings))
+    lock = StateDirLock(resolve_state_dir(settings), shared=settings.database_url is not None)
     if lock.dir.is_dir() and not lock.take():
         return EX_FAIL
     try:
@@ -85,28 +86,8 @@ def run_daemon(config_dir: Path, settings: Settings, services: Sequence[Service]
         lock.release()
 
 
-class _Lock:
-    def __init__(self, state_dir: Path) -> None:
-        self.dir = state_dir
-        self.held: StateLock | None = None
-
-    def take(self) -> bool:
-        """Hold the state directory's lock; False (the reason printed) when another daemon has it."""
-        if self.held is None:
-            try:
-                self.held = StateLock.acquire(self.dir)
-            except StoreError as exc:
-                print(f"alertd: error: {exc}", file=sys.stderr)
-                return False
-        return True
-
-    def release(self) -> None:
-        if self.held is not None:
-            self.held.release()
-
-
-def _run_locked(config: Config, settings: Settings, services: Sequence[Service], *, lock: _Lock, cache: ConfigCache,
-                watch: ConfigWatch | None, early_reload: list[int]) -> int:
+def _run_locked(config: Config, settings: Settings, services: Sequence[Service], *, lock: StateDirLock,
+                cache: ConfigCache, watch: ConfigWatch | None, early_reload: list[int]) -> int:
     redact = Redactor(config.secrets)
     configure_logging(settings.log_level, settings.log_format, redact)
     metrics = Metrics()
@@ -123,18 +104,20 @@ def _run_locked(config: Config, settings: Settings, services: Sequence[Service],
     try:
         if not lock.take():
             return EX_FAIL
+        notifier = Notifier()
         try:
-            ledger = Ledger.open(path)
-        except LedgerError as exc:
+            ledger, shared = open_store(settings, path, notifier)
+        except StoreError as exc:
             print(f"alertd: error: {exc}", file=sys.stderr)
             log.error("daemon.start_failed", error=str(exc), path=str(path))
             return EX_FAIL
-        daemon = Daemon(config, settings, ledger, Notifier(), redact, metrics=metrics, watch=watch, cache=cache,
+        daemon = Daemon(config, settings, ledger, notifier, redact, metrics=metrics, watch=watch, cache=cache,
                         services=services)
+        daemon.shared_hooks = shared
         daemon.reload_requested = bool(early_reload)
         try:
             return asyncio.run(daemon.run())
-        except LedgerError as exc:  # a row it cannot read: one clear line, not a traceback
+        except StoreError as exc:  # a row it cannot read, a database gone at start: one clear line
             print(f"alertd: error: {exc}", file=sys.stderr)
             log.error("daemon.stopped_on_ledger", error=str(exc), path=str(path))
             return EX_FAIL
@@ -173,7 +156,7 @@ class _Unsendable:
 
 
 class Daemon:
-    def __init__(self, config: Config, settings: Settings, ledger: Ledger, notifier: Notifier,
+    def __init__(self, config: Config, settings: Settings, ledger: Store, notifier: Notifier,
                  redact: Redactor, *, metrics: Metrics | None = None, watch: ConfigWatch | None = None,
                  cache: ConfigCache | None = None, services: Sequence[Service] = ()) -> None:
         self.config = config
@@ -189,6 +172,8 @@ class Daemon:
         self.reload_requested = False
         self._status = ""
         self.services, self.last_pass = list(services), time.monotonic()  # last_pass: the loop's last round
+        self.shared_hooks: Any = None  # daemon/shared.py, `shared` its `Shared`: several instances, one PostgreSQL
+        self.shared: Any = None
 
     @staticmethod
     def clock() -> datetime:
@@ -210,9 +195,9 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_stop_signal)
         loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
         self.ctx = SendContext.create(self.redact, max_connections=self.settings.concurrency)
-        self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup,
-                                     clock=self.clock, on_retry=self._on_retry, redact=self.redact,
-                                     metrics=self.metrics)
+        self.dispatcher = (self.shared_hooks.ClaimingDispatcher if self.shared_hooks else Dispatcher)(
+            self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup, clock=self.clock,
+            on_retry=self._on_retry, redact=self.redact, metrics=self.metrics)
         self.dispatcher.senders, self.dispatcher.links = self._build_senders(self.config), linker(
             self.settings, self.ledger, self.redact)  # links: None unless ALERTD_PUBLIC_URL is set
         _warm_http()
@@ -225,6 +210,8 @@ class Daemon:
         self.metrics.channels_known(list(self.config.channels))
         self.follower = Follower(self.engine, window=self.settings.catchup)
         self.follower.start(now)  # starts the engine
+        if self.shared_hooks is not None:
+            self.shared = self.shared_hooks.Shared.start(self)  # heartbeats, sweeps, outages
         self._store_fd = self.ledger.change_fd()  # opened by the follower's start, before it read the store
         self._store_changed = False
         self._ask_store_until = 0.0  # monotonic: ask on every tick until then (a write not yet committed)
@@ -263,6 +250,13 @@ class Daemon:
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
+        if self.shared is None or not self.shared.down:  # an outage decides nothing: all is re-decided after it
+            try:
+                self._tick(now)
+            except StoreUnavailable as exc:  # (only a shared database raises it)
+                self.shared.outage(exc)
+
+    def _tick(self, now: datetime) -> None:
         if self.ledger.unwritten:
             self.ledger.retry_unwritten()  # writes a full disk refused, once it has room again
         if self._store_changed:
@@ -381,6 +375,8 @@ class Daemon:
         if self._store_fd is not None:
             loop.remove_reader(self._store_fd)
         cut = await self.dispatcher.drain(self.settings.shutdown_grace)
+        if self.shared is not None:
+            await self.shared.stop()  # leases released: the others take what is left at once
         await self.ctx.aclose()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)

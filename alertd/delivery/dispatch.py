@@ -132,7 +132,10 @@ class Dispatcher:
             note = replace(note, actions=self.links.actions_for(note.deadline.id, note.deadline.due))
         fields = {"alert_id": note.key, "deadline": note.deadline.id, "channel": note.channel, "attempt": attempt,
                   "kind": note.kind, "lead": None if note.is_notice else note.lead.iso}
-        await self.marks.sending(note.key, now=now)
+        if await self.marks.sending(note.key, now=now) is False:  # a shared database: the lease is gone
+            log.warning("alert.not_sent", **fields, reason="lease_lost",
+                        action="left to the instance that holds it now")
+            return
         sender = self.senders.get(note.channel)
         try:
             if sender is None:

@@ -52,13 +52,17 @@ def delivery_page(ledger: Ledger, q: DeliveryQuery) -> list[Row]:
 
 
 def delivery_item(row: Row) -> dict[str, Any]:
-    """One ledger row as `alertd status --json` and the HTTP API show it."""
-    return {
+    """One ledger row as `alertd status --json` and the HTTP API show it (on a shared database,
+    with the instance that sent it: `by`)."""
+    item = {
         "alert_id": row.key, "deadline": row.deadline_id, "lead": row.lead, "channel": row.channel,
         "fire_at": rfc3339(row.fire_at), "due": rfc3339(row.due), "state": row.state, "reason": row.reason,
         "attempts": row.attempts, "sent_at": _instant(row.sent_at), "next_retry_at": _instant(row.next_retry_at),
         "updated_at": rfc3339(row.updated_at), "last_error": row.last_error, "kind": row.kind,
     }
+    if row.claimed_by is not None:
+        item["by"] = row.claimed_by
+    return item
 
 
 def _instant(value: datetime | None) -> str | None:

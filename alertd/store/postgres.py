@@ -26,6 +26,7 @@ from alertd.store.base import FINAL_STATES, Beat, Instance, Mark, NewRow, Row, S
 from alertd.store.keys import LINK_KEY, new_key
 from alertd.store.pgconn import Database, Target, Timeouts
 from alertd.store.pgschema import SCHEMA_VERSION, migrate, queries, version
+from alertd.store.pgstate import ACTION_COLUMNS, StateOps
 
 __all__ = ["DEAD_AFTER", "LEASE", "PostgresStore"]
 
@@ -34,8 +35,18 @@ DEAD_AFTER = timedelta(seconds=10)  # an instance without a heartbeat this long 
 DEFAULT_TIMEOUTS = Timeouts()
 _CHUNK = 5000  # rows per statement for the bulk writes and reads: each statement stays short
 _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
-            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, claimed_by")
-_SQL = {name: text.replace("{columns}", _COLUMNS) for name, text in queries().items()}
+            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, claimed_by, kind, action_id")
+_FILL = {"{columns}": _COLUMNS, "{actions}": ACTION_COLUMNS,
+         **{f"{{actions_{t}}}": ", ".join(f"{t}.{c}" for c in ACTION_COLUMNS.split(", ")) for t in "abc"}}
+
+
+def _fill(text: str) -> str:
+    for name, value in _FILL.items():
+        text = text.replace(name, value)
+    return text
+
+
+_SQL = {name: _fill(text) for name, text in queries().items()}
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -45,7 +56,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _row(r: Sequence) -> Row:
     return Row(r[0], r[1], r[2], _utc(r[3]), r[4], _utc(r[5]), r[6], r[7], r[8], _utc(r[9]),  # type: ignore[arg-type]
-               _utc(r[10]), _utc(r[11]), _utc(r[12]), r[13], _utc(r[14]), claimed_by=r[15])  # type: ignore[arg-type]
+               _utc(r[10]), _utc(r[11]), _utc(r[12]), r[13], _utc(r[14]), claimed_by=r[15], kind=r[16],
+               action_id=r[17])  # type: ignore[arg-type]
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -53,8 +65,10 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[i:i + size]
 
 
-class PostgresStore:
+class PostgresStore(StateOps):
     """A `Store` and `Claims` (base.py) on PostgreSQL. Every method is one short call, mostly one statement."""
+
+    unwritten = 0  # (the ledger's count of writes its storage refused: here a failed write raises instead)
 
     def __init__(self, db: Database, *, instance: str, lease: timedelta = LEASE,
                  dead_after: timedelta = DEAD_AFTER) -> None:
@@ -64,6 +78,8 @@ class PostgresStore:
         self.dead_after = dead_after
         self.display = db.target.display
         self.path = Path(self.display)  # the Store's "where it lives", for messages (no password)
+        self._sql = _SQL
+        self._own_pids: set[int] = set()
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -95,7 +111,11 @@ class PostgresStore:
         return store
 
     def close(self) -> None:
+        self._close_listener()
         self.db.close()
+
+    def retry_unwritten(self) -> bool:
+        return True
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -190,6 +210,7 @@ class PostgresStore:
                     "leads": [r.lead for r in part], "dues": [r.due for r in part],
                     "channels": [r.channel for r in part], "fire_ats": [r.fire_at for r in part],
                     "states": [r.state for r in part], "reasons": [r.reason for r in part],
+                    "kinds": [r.kind for r in part], "action_ids": [r.action_id for r in part],
                     "now": now, "me": self.instance})
 
     def apply_marks(self, marks: Iterable[Mark]) -> None:
@@ -215,13 +236,14 @@ class PostgresStore:
 
     def mark_retry(self, key: str, *, at: datetime, error: str, now: datetime) -> None:
         with self.db.call("mark_retry") as conn:
-            conn.execute(_SQL["mark_retry"], {"key": key, "at": at, "error": error, "now": now})
+            conn.execute(_SQL["mark_retry"], {"key": key, "at": at, "error": error, "now": now, "me": self.instance})
 
     def finish(self, key: str, state: str, *, reason: str, now: datetime, error: str | None = None) -> None:
         if state not in FINAL_STATES:
             raise ValueError(f"{state!r} is not a final state")
         with self.db.call("finish") as conn:
-            conn.execute(_SQL["finish"], {"key": key, "state": state, "reason": reason, "error": error, "now": now})
+            conn.execute(_SQL["finish"], {"key": key, "state": state, "reason": reason, "error": error, "now": now,
+                                          "me": self.instance})
 
     # -- claims -------------------------------------------------------------------------------
     def claim(self, keys: Iterable[str], *, limit: int | None = None) -> list[Row]:

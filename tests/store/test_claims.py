@@ -113,6 +113,23 @@ def test_an_expired_claim_is_swept_and_taken_over(pg_url):
         assert b.get("k").attempts == 2
 
 
+def test_a_frozen_instance_waking_to_a_failure_does_not_reopen_what_another_took_over(pg_url):
+    """Frozen mid-request past its lease, `a` wakes to a timeout: its retry or give-up mark must not
+    touch a row `b` holds or has sent (a reopened row would be sent a third time)."""
+    with open_postgres(pg_url, "a", lease=SHORT) as a, open_postgres(pg_url, "b") as b:
+        a.record([new("k"), new("j")], now=NOW)
+        a.claim(["k", "j"])
+        a.start_sending(["k", "j"], now=NOW)
+        taken = wait_for("b sweeps k and j", lambda: len(b.sweep(limit=10)) == 2)
+        assert taken
+        b.start_sending(["k", "j"], now=NOW)
+        b.mark_sent("k", now=NOW)
+        a.mark_retry("k", at=NOW, error="timed out", now=NOW)
+        a.mark_retry("j", at=NOW, error="timed out", now=NOW)
+        a.finish("j", "failed", reason="permanent", now=NOW)
+        assert (b.get("k").state, b.get("j").state, b.get("j").claimed_by) == ("sent", "sending", "b")
+
+
 def test_a_renewed_claim_is_not_swept(pg_url):
     with open_postgres(pg_url, "a", lease=SHORT) as a, open_postgres(pg_url, "b") as b:
         a.record([new("k")], now=NOW)

@@ -1,4 +1,5 @@
-"""The ledger's state half on real SQLite files: acts, states, the change probe, the v1 → v2 upgrade."""
+"""The ledger's state half on real SQLite files: the change probe, racing processes, the v1 → v2 upgrade
+(what both engines do alike is in test_store_state.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alertd.core.state import Act, Action, DeadlineState
-from alertd.store.base import NewRow
+from alertd.core.state import Act, Action
 from alertd.store.ledger import SCHEMA_VERSION, Ledger, LedgerError
 
 DUE = datetime(2021, 5, 21, 21, 0, tzinfo=UTC)
@@ -37,34 +37,6 @@ def ledger(path: Path):
     led = Ledger.open(path)
     yield led
     led.close()
-
-
-def test_an_ack_is_recorded_once_with_who_when_and_the_note(ledger: Ledger) -> None:
-    recorded, state = ledger.act(action(note="on it"))
-    assert recorded is not None and recorded.id == 1
-    assert state == DeadlineState(acked=recorded)
-    again, same = ledger.act(action(by="bob", at=T + timedelta(minutes=1)))
-    assert again is None and same == state  # the first ack stands; nothing new is written
-    assert ledger.states() == {("d", DUE): state}
-    assert [(a.by, a.note, a.at) for a in ledger.actions_after(0)] == [("alice", "on it", T)]
-
-
-def test_state_belongs_to_the_due(ledger: Ledger) -> None:
-    ledger.act(action())
-    assert ledger.states([("d", DUE + timedelta(days=1))]) == {}
-    assert set(ledger.states([("d", DUE), ("e", DUE)])) == {("d", DUE)}
-
-
-def test_snooze_done_and_reopen(ledger: Ledger) -> None:
-    snoozed, _ = ledger.act(action(Act.SNOOZE, until=DUE + timedelta(hours=1)))
-    done, state = ledger.act(action(Act.DONE, at=T + timedelta(minutes=5)))
-    assert state == DeadlineState(snoozed=snoozed, done=done) and state.snoozed.until == DUE + timedelta(hours=1)
-    reopened, state = ledger.act(action(Act.REOPEN, at=T + timedelta(minutes=9)))
-    assert reopened is not None and state.empty
-    assert ledger.states() == {}
-    assert [a.act for a in ledger.actions_after(0)] == [Act.SNOOZE, Act.DONE, Act.REOPEN]
-    assert [a.id for a in ledger.actions_after(2)] == [3]
-    assert ledger.action(2) == done
 
 
 def test_the_probe_sees_another_connections_commit_and_not_its_own(ledger: Ledger, path: Path) -> None:
@@ -154,23 +126,6 @@ def test_an_unwritable_store_is_an_error_naming_the_path_and_writes_nothing(ledg
             blocker.rollback()
             blocker.close()
     assert ledger.states() == {} and ledger.actions_after(0) == []
-
-
-def test_open_deliveries_of_a_due_and_the_channels_that_got_repeats(ledger: Ledger) -> None:
-    now = DUE + timedelta(minutes=40)
-    rows = [NewRow("a", "d", "-PT30M", DUE, "ops", DUE + timedelta(minutes=30), "pending", kind="deadline.overdue"),
-            NewRow("b", "d", "-PT15M", DUE, "duty", DUE + timedelta(minutes=15), "pending",
-                   kind="deadline.escalation"),
-            NewRow("c", "d", "PT0S", DUE, "desk", DUE, "pending", kind="deadline.due"),
-            NewRow("e", "d", "-PT1H", DUE, "late", DUE + timedelta(hours=1), "pending", kind="deadline.overdue"),
-            NewRow("f", "d", "-PT30M", DUE - timedelta(days=1), "ops", DUE, "pending", kind="deadline.overdue")]
-    ledger.record(rows, now=now)
-    for key in "abcef":
-        ledger.mark_sending(key, now=now)
-    ledger.mark_sent("a", now=now)
-    ledger.mark_sent("c", now=now)
-    assert sorted(r.key for r in ledger.unfinished_for([("d", DUE)])) == ["b", "e"]
-    assert ledger.received_after_due("d", DUE, before=now) == ["duty", "ops"]  # sent or being sent; not "late"
 
 
 def test_processes_opening_an_old_ledger_at_once_upgrade_it_once(tmp_path: Path) -> None:

@@ -17,11 +17,13 @@ JOIN unnest(%(ids)s::text[], %(dues)s::timestamptz[]) AS w (i, d) ON s.deadline_
 -- A final row is left alone; an open one takes the new decision, unless another instance holds a
 -- live lease on it (its sending is that instance's business). A decision to send (`pending`) keeps
 -- the row's retry instant and lease; a final one ends the lease.
-INSERT INTO alertd.deliveries AS d (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at)
-SELECT k, i, l, du, c, f, s, r, %(now)s
+INSERT INTO alertd.deliveries AS d (key, deadline_id, lead, due, channel, fire_at, state, reason, updated_at,
+                                     kind, action_id)
+SELECT k, i, l, du, c, f, s, r, %(now)s, ki, a
 FROM unnest(%(keys)s::text[], %(ids)s::text[], %(leads)s::text[], %(dues)s::timestamptz[],
-            %(channels)s::text[], %(fire_ats)s::timestamptz[], %(states)s::text[], %(reasons)s::text[])
-     AS n (k, i, l, du, c, f, s, r)
+            %(channels)s::text[], %(fire_ats)s::timestamptz[], %(states)s::text[], %(reasons)s::text[],
+            %(kinds)s::text[], %(action_ids)s::bigint[])
+     AS n (k, i, l, du, c, f, s, r, ki, a)
 ON CONFLICT (key) DO UPDATE SET
     state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at,
     next_retry_at = CASE WHEN excluded.state = 'pending' THEN d.next_retry_at END,
@@ -43,14 +45,18 @@ FROM unnest(%(keys)s::text[], %(ats)s::timestamptz[]) AS m (k, at)
 WHERE key = m.k
 
 -- name: mark_retry
+-- Only an open row that no other instance holds a live lease on: an instance that was frozen
+-- mid-request and wakes to a timeout must not reopen what another took over and sent.
 UPDATE alertd.deliveries SET state = 'pending', next_retry_at = %(at)s, last_error = %(error)s,
     updated_at = %(now)s, claim_until = NULL
-WHERE key = %(key)s
+WHERE key = %(key)s AND state IN ('pending', 'sending')
+  AND (claim_until IS NULL OR claim_until < now() OR claimed_by = %(me)s)
 
 -- name: finish
 UPDATE alertd.deliveries SET state = %(state)s, reason = %(reason)s, next_retry_at = NULL,
     last_error = coalesce(%(error)s, last_error), updated_at = %(now)s, claim_until = NULL
-WHERE key = %(key)s
+WHERE key = %(key)s AND state IN ('pending', 'sending')
+  AND (claim_until IS NULL OR claim_until < now() OR claimed_by = %(me)s)
 
 -- name: get
 SELECT {columns} FROM alertd.deliveries WHERE key = %(key)s
@@ -135,6 +141,56 @@ ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL,
     host = excluded.host, pid = excluded.pid, version = excluded.version,
     started_at = CASE WHEN %(start)s THEN now() ELSE i.started_at END
 RETURNING now()
+
+-- name: unfinished_for
+SELECT {columns} FROM alertd.deliveries
+JOIN unnest(%(ids)s::text[], %(dues)s::timestamptz[]) AS w (i, d) ON deadline_id = w.i AND due = w.d
+WHERE state IN ('pending', 'sending')
+
+-- name: received_after_due
+SELECT DISTINCT channel FROM alertd.deliveries
+WHERE deadline_id = %(id)s AND due = %(due)s AND state IN ('sent', 'sending')
+  AND kind IN ('deadline.overdue', 'deadline.escalation') AND fire_at <= %(before)s
+ORDER BY channel
+
+-- name: act_lock
+-- Every `act` holds this transaction-level lock: two racing acks see each other, and action ids
+-- are assigned in commit order (a reader that follows `id > last` misses none).
+SELECT pg_advisory_xact_lock(%(lock)s)
+
+-- name: states
+SELECT s.deadline_id, s.due, {actions_a}, {actions_b}, {actions_c}
+FROM alertd.deadline_state s
+LEFT JOIN alertd.deadline_actions a ON a.id = s.acked
+LEFT JOIN alertd.deadline_actions b ON b.id = s.snoozed
+LEFT JOIN alertd.deadline_actions c ON c.id = s.done
+WHERE %(all)s OR (s.deadline_id, s.due) IN (SELECT * FROM unnest(%(ids)s::text[], %(dues)s::timestamptz[]))
+
+-- name: act_insert
+INSERT INTO alertd.deadline_actions (deadline_id, due, act, who, note, until, at)
+VALUES (%(id)s, %(due)s, %(act)s, %(who)s, %(note)s, %(until)s, %(at)s)
+RETURNING id
+
+-- name: state_delete
+DELETE FROM alertd.deadline_state WHERE deadline_id = %(id)s AND due = %(due)s
+
+-- name: state_put
+INSERT INTO alertd.deadline_state (deadline_id, due, acked, snoozed, done)
+VALUES (%(id)s, %(due)s, %(acked)s, %(snoozed)s, %(done)s)
+ON CONFLICT (deadline_id, due) DO UPDATE SET acked = excluded.acked, snoozed = excluded.snoozed, done = excluded.done
+
+-- name: act_notify
+-- Delivered to every listener when (and only if) the transaction commits.
+SELECT pg_notify('alertd_state', %(action_id)s::text)
+
+-- name: actions_after
+SELECT {actions} FROM alertd.deadline_actions WHERE id > %(after)s ORDER BY id LIMIT %(limit)s
+
+-- name: action
+SELECT {actions} FROM alertd.deadline_actions WHERE id = %(id)s
+
+-- name: last_action
+SELECT coalesce(max(id), 0) FROM alertd.deadline_actions
 
 -- name: instances
 SELECT i.name, i.host, i.pid, i.version, i.started_at, i.heartbeat_at, i.stopped_at,
