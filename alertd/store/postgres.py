@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alertd import __version__
-from alertd.store.base import FINAL_STATES, Beat, Instance, Mark, NewRow, Row, StoreError
+from alertd.store.base import FINAL_STATES, Beat, DeliveryQuery, Instance, Mark, NewRow, Row, StoreError
 from alertd.store.keys import LINK_KEY, new_key
 from alertd.store.pgconn import Database, Target, Timeouts
 from alertd.store.pgschema import SCHEMA_VERSION, migrate, queries, version
@@ -36,6 +36,9 @@ DEFAULT_TIMEOUTS = Timeouts()
 _CHUNK = 5000  # rows per statement for the bulk writes and reads: each statement stays short
 _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
             "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, claimed_by, kind, action_id")
+_PAGE_FILTERS = {"deadline": " AND deadline_id = %(deadline)s", "state": " AND state = %(state)s",
+                 "since": " AND updated_at >= %(since)s"}  # deliveries_page's {filters}, in this order
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the first page's cursor: after every row
 _FILL = {"{columns}": _COLUMNS, "{actions}": ACTION_COLUMNS,
          **{f"{{actions_{t}}}": ", ".join(f"{t}.{c}" for c in ACTION_COLUMNS.split(", ")) for t in "abc"}}
 
@@ -188,6 +191,15 @@ class PostgresStore(StateOps):
 
     def counts(self) -> dict[str, int]:
         return dict(self._all("counts"))  # type: ignore[arg-type]
+
+    def deliveries(self, q: DeliveryQuery) -> list[Row]:
+        """Up to `q.limit` rows matching `q`, newest change first (base.py)."""
+        params = {"deadline": q.deadline, "state": q.state, "since": q.since, "limit": q.limit,
+                  "before": q.after[0] if q.after else _FAR, "before_key": q.after[1] if q.after else ""}
+        filters = "".join(sql for name, sql in _PAGE_FILTERS.items() if params[name] is not None)
+        with self.db.call("deliveries page") as conn:
+            found = conn.execute(_SQL["deliveries_page"].replace("{filters}", filters), params).fetchall()
+        return [_row(r) for r in found]
 
     # -- writing ------------------------------------------------------------------------------
     def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:
