@@ -130,7 +130,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
                               since=_instant(q, "since"), after=after, limit=int_param(q, "limit", 100, 1, 1000))
     except ParamError as exc:
         return _unprocessable(exc)
-    rows = ctx.store.deliveries(query)
+    rows = await ctx.call(ctx.store.deliveries, query)
     nxt = None
     if len(rows) == query.limit:
         last = rows[-1]
@@ -204,7 +204,7 @@ async def act(request: web.Request) -> web.Response:
         return _unprocessable(exc)
     if d.status != "open":
         return problem(409, f"{d.id} is {d.status} in its config ({d.source}): change `status` there")
-    recorded, _ = ctx.act(Action(d.id, d.due, what, by, now, note=note, until=until))
+    recorded, _ = await ctx.act(Action(d.id, d.due, what, by, now, note=note, until=until))
     request.app[LISTING].invalidate()
     return web.json_response({"recorded": recorded is not None, "deadline": _one(ctx, d.id)})
 
