@@ -140,7 +140,10 @@ def test_a_link_sent_by_one_instance_opens_and_acts_on_the_other_and_the_repeats
     assert "a" in {d["by"] for d in on_a} and {d["by"] for d in on_a} <= {"a", "b"}
     with b.client() as c:
         item = c.get(f"/api/v1/deadlines/{LATE}").json()
+        page = c.get("/")  # the status page of the instance that did not send the first repeats
     assert (item["state"], item["by"]) == ("acknowledged", "link")
+    assert page.status_code == 200, page.text
+    assert "Late report" in page.text and f"sent · <bdi>{LATE}</bdi>" in page.text
     for s in (a, b):
         assert s.daemon.stop() == 0
 
