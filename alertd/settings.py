@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -13,9 +14,13 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertd.core.leads import LeadError, parse_lead
+from alertd.core.urls import check_url
 
-__all__ = ["MAX_WATCH", "MIN_WATCH", "Settings", "parse_interval", "resolve_config_dir", "resolve_instance",
-           "resolve_state_dir"]
+__all__ = ["LINK_SECRET_CREDENTIAL", "MAX_WATCH", "MIN_WATCH", "Settings", "link_secret", "parse_interval",
+           "resolve_config_dir", "resolve_instance", "resolve_state_dir"]
+
+LINK_SECRET_CREDENTIAL = "link-secret"  # noqa: S105 - a credential file name, not a secret; systemd LoadCredential= name of the action-link secret
+_LINK_SECRET_MIN = 16  # characters: a shorter secret could be guessed offline from one link
 
 MIN_WATCH = timedelta(milliseconds=100)  # (the loop wakes every 250 ms: a shorter interval polls on each wake)
 MAX_WATCH = timedelta(days=1)
@@ -43,6 +48,31 @@ class Settings(BaseSettings):
     # ${NAME} reference; unset: the SQLite ledger in the state directory. SecretStr: never in a repr or a log.
     database_url: SecretStr | None = None
     instance: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$")
+    # Signed action links (docs/http.md): the base URL people open them at; unset: messages carry none.
+    public_url: str | None = None
+    # The secret action links are signed with; unset (and no credential link-secret): a key the store makes.
+    link_secret: SecretStr | None = None
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        try:
+            check_url(value, https_unless_loopback=True)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("url", "the public URL", 1).replace(
+                "send the credential in cleartext", "send the action links in cleartext")) from None
+        if "?" in value or "#" in value:
+            raise ValueError("the public URL is a base (https://alertd.example.org or .../alertd): no ? or #")
+        return value.rstrip("/")
+
+    @field_validator("link_secret", mode="after")
+    @classmethod
+    def _link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < _LINK_SECRET_MIN:
+            raise ValueError(f"must be at least {_LINK_SECRET_MIN} characters (e.g. `openssl rand -base64 32`)")
+        return value
 
     @field_validator("catchup", mode="before")
     @classmethod
@@ -91,6 +121,25 @@ def resolve_state_dir(settings: Settings) -> Path:
 def resolve_instance(settings: Settings) -> str:
     """ALERTD_INSTANCE, else the host name: this instance's name in the shared store and in logs."""
     return settings.instance or socket.gethostname()
+
+
+def link_secret(settings: Settings, env: Mapping[str, str] | None = None) -> str | None:
+    """The action-link secret: ALERTD_LINK_SECRET, else the credential `link-secret`; None when neither.
+
+    Raises ValueError for a credential file that is too short (the variable is checked as it is read).
+    """
+    if settings.link_secret is not None:
+        return settings.link_secret.get_secret_value()
+    env = os.environ if env is None else env
+    creds = env.get("CREDENTIALS_DIRECTORY")
+    path = Path(creds.split(":")[0]) / LINK_SECRET_CREDENTIAL if creds else None
+    if path is None or not path.is_file():
+        return None
+    secret = path.read_text(encoding="utf-8").removesuffix("\n")
+    if len(secret) < _LINK_SECRET_MIN:
+        raise ValueError(f"credential {LINK_SECRET_CREDENTIAL}: must be at least {_LINK_SECRET_MIN} characters "
+                         "(e.g. `openssl rand -base64 32`)")
+    return secret
 
 
 def parse_interval(text: str) -> timedelta | None:

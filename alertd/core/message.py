@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from alertd.core.display import due_text, humanize_seconds, when_text
 from alertd.core.leads import Lead
+from alertd.core.links import Actions
 from alertd.core.notification import Notification
 from alertd.core.state import Act
 from alertd.core.zones import get_zone
@@ -45,6 +46,7 @@ class Message:
     tags: tuple[str, ...]
     remark: str | None = None  # a notice's note: `Note from alice: on it`
     hint: str | None = None  # what to do next: `To acknowledge: alertd ack ID`
+    actions: Actions | None = None  # the signed links to act on it (a capability: never logged)
 
     @property
     def subject(self) -> str:
@@ -72,6 +74,8 @@ class Message:
             lines += ["", "Links:", *(f"- {link}" for link in self.links)]
         if self.tags:
             lines += ["", "Tags: " + ", ".join(self.tags)]
+        if self.actions:
+            lines += ["", *(f"{label}: {url}" for label, url in self.actions.labelled())]
         if self.hint:
             lines += ["", self.hint]
         return "\n".join(lines) + "\n"
@@ -165,5 +169,5 @@ def render(note: Notification, *, now: datetime, channel_zone: str | None = None
         remark = f"Note from {one_line(note.action.by)}: {note.action.note.strip()}"
     return Message(
         title=d.title, headline=headline(note, now=now), dues=dues(note, channel_zone), late_note=late_note,
-        notes=d.notes, links=d.links, tags=d.tags, remark=remark, hint=hint(note),
+        notes=d.notes, links=d.links, tags=d.tags, remark=remark, hint=hint(note), actions=note.actions,
     )

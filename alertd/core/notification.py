@@ -9,6 +9,7 @@ from typing import Literal
 
 from alertd.core.display import rfc3339
 from alertd.core.leads import Lead
+from alertd.core.links import Actions
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.state import NOTICE_KINDS, Action
 
@@ -42,7 +43,8 @@ class Notification:
     `scheduled_for` is the instant the alert was planned for; `late_by_seconds` is how
     late this attempt is relative to it (0 when on time), set by the dispatcher. An escalation
     has its `step` (1, 2, ...); a notice (`deadline.acknowledged`, ...) the `action` it tells of,
-    its time as `scheduled_for` and a zero lead.
+    its time as `scheduled_for` and a zero lead. `actions` are the signed links (Acknowledge, Snooze,
+    Done) an alert carries when a public URL is set; the dispatcher adds them to each attempt.
     """
 
     kind: Kind
@@ -54,6 +56,7 @@ class Notification:
     late_by_seconds: int = 0
     step: int = 0
     action: Action | None = None
+    actions: Actions | None = None
 
     @classmethod
     def for_alert(cls, deadline: Deadline, lead: Lead, scheduled_for: datetime, channel: str,

@@ -21,7 +21,7 @@ from alertd.core.leads import LeadError, lead_from_iso
 from alertd.core.model import Deadline, PlannedAlert
 from alertd.core.notification import Notification, delivery_key
 from alertd.core.planner import alerts_for, next_wake, reach
-from alertd.core.state import DeadlineState
+from alertd.core.state import DeadlineState, Hold, held_by
 from alertd.daemon.timetable import Timetable
 from alertd.delivery.dispatch import Dispatcher
 from alertd.metrics import Metrics
@@ -48,6 +48,7 @@ class Engine:
         self.window = window
         self.metrics = metrics if metrics is not None else Metrics()
         timetable.refine = self.first_alert
+        dispatcher.hold = self.held
         self.backlog: deque[str] = deque()  # deadlines due and not yet decided (see run_due)
         self._queued: set[str] = set()
         self._burst_pass = 0  # passes since the backlog was last empty
@@ -132,6 +133,8 @@ class Engine:
 
         A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
         passed: it gets that bound as its entry, refined by the timetable when it reaches the top.
+        Not one that is done, cancelled or has a state in force (a snooze, an ack): the refining
+        knows only its alert instants, so such a one gets its exact next wake-up (none when done).
         """
         passed: list[Deadline] = []
         # id(leads) -> (their reach, now + it): lead lists are shared objects, and hashing one
@@ -146,7 +149,10 @@ class Engine:
                     r = reach(d.leads)
                     found = limits[id(d.leads)] = (r, now + r)
                 if d.due > found[1]:  # its earliest possible alert is after now: nothing passed
-                    yield d.id, d.due - found[0], False
+                    if d.status != "open" or d.id in states:
+                        yield d.id, next_wake(d, now=now, state=states.get(d.id)), True
+                    else:
+                        yield d.id, d.due - found[0], False
                     continue
                 nxt = None
                 for a in alerts_for(d):
@@ -162,6 +168,15 @@ class Engine:
         self.timetable.load(entries())
         self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
 
+    def held(self, note: Notification, now: datetime) -> Hold | None:
+        """Why a delivery handed to the dispatcher must not start at `now` (the dispatcher's `hold`):
+        an ack, snooze or done applied while it waited for a slot. None for a notice, or for a
+        deadline removed or re-dated meanwhile (its row is closed when it is decided again)."""
+        d = self.deadlines.get(note.deadline.id)
+        if note.is_notice or d is None or d.due != note.deadline.due:
+            return None
+        return held_by(d, self.states.get(d.id), PlannedAlert(d, note.lead, note.scheduled_for, (note.channel,)), now)
+
     def first_alert(self, deadline_id: str) -> datetime | None:
         """The earliest alert instant of a deadline (the timetable's `refine`)."""
         d = self.deadlines.get(deadline_id)
@@ -172,9 +187,10 @@ class Engine:
             return
         keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in self._passed(d, now)
                 for ch in a.targets]
-        # Of the repeats only the latest is a candidate: the older ones the ledger holds open come in here.
+        # Of the repeats only the latest is a candidate: the older ones the ledger holds open come in here,
+        # and so do those of a deadline whose config no longer repeats or escalates (to be closed).
         open_after: dict[str, list] = {}
-        repeating = [(d.id, d.due) for d in deadlines if d.after is not None and d.due < now]
+        repeating = [(d.id, d.due) for d in deadlines if d.due < now]
         for row in self.ledger.unfinished_for(repeating) if repeating else ():
             if row.lead.startswith("-"):
                 try:

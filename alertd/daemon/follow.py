@@ -17,11 +17,13 @@ a delivery like any other (ledger row, retries, resent with the same key after a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import structlog
 
+from alertd.core.catchup import Reason, effective_window
 from alertd.core.display import rfc3339
 from alertd.core.model import Deadline
 from alertd.core.notification import Notification
@@ -34,6 +36,7 @@ __all__ = ["Follower"]
 log = structlog.get_logger("alertd.daemon.follow")
 
 _IN_FORCE = {Act.ACK: "acked", Act.SNOOZE: "snoozed", Act.DONE: "done"}
+_AFTER_DUE = ("deadline.overdue", "deadline.escalation")  # the alerts whose channels get the notices
 
 
 class Follower:
@@ -43,15 +46,28 @@ class Follower:
         self.cursor = 0  # the last action id applied
         engine.on_notice_row = self.resume
 
-    def start(self, now: datetime, notice_rows: Iterable[Row]) -> None:
-        """After the engine's start: resume the notices left open, send those of recent actions
-        (within the catch-up window) that were never recorded, and follow from the newest action."""
+    def start(self, now: datetime) -> None:
+        """Start the engine and follow from there: resume the notices left open, send those of
+        recent actions (within the catch-up window) that were never recorded, and apply what was
+        recorded while starting.
+
+        The store's change descriptor is opened and the action cursor taken BEFORE the engine
+        reads the states in force: an `alertd ack` committed at any moment of a start-up is then
+        either in those states, or after the cursor (applied here), or after the descriptor
+        opened (it wakes the loop). Taking the cursor after the states lost an ack committed in
+        between; opening the descriptor after start-up left one committed meanwhile unapplied
+        until the next change.
+        """
+        engine = self.engine
+        engine.ledger.change_fd()
+        actions = self._read()
+        notice_rows = engine.start(now)
         for row in notice_rows:
-            d = self.engine.deadlines.get(row.deadline_id)
+            d = engine.deadlines.get(row.deadline_id)
             if d is not None:
                 self.resume(d, row, now)
-        actions = self._read()
         self._notices([a for a in actions if now - a.at <= self.window], now)
+        self.poll(now)  # what another process recorded while this one started
 
     def poll(self, now: datetime) -> int:
         """One tick: apply what another process recorded since the last one; how many actions."""
@@ -89,6 +105,9 @@ class Follower:
     def _notices(self, actions: Iterable[Action], now: datetime) -> None:
         engine = self.engine
         notes: list[Notification] = []
+        # A repeat or step whose attempt has started may still read `pending` in the store (its
+        # `sending` mark waits for the group commit): its channel gets it, so the notice too.
+        handed: list[Row] | None = None
         for a in actions:
             d = engine.deadlines.get(a.deadline_id)
             if a.act not in NOTICE_KINDS or d is None or d.due != a.due:
@@ -97,8 +116,11 @@ class Follower:
             in_force = getattr(state, _IN_FORCE[a.act]) if state is not None else None
             if in_force is None or in_force.id != a.id:  # undone (reopened) or replaced since
                 continue
-            channels = [ch for ch in engine.ledger.received_after_due(d.id, d.due, before=a.at) if ch in d.all_channels]
-            notes += [Notification.for_notice(d, a, ch) for ch in channels]
+            channels = set(engine.ledger.received_after_due(d.id, d.due, before=a.at))
+            if handed is None:  # read once, and only when a notice may go
+                handed = [r for r in engine.ledger.rows(engine.dispatcher.started).values() if r.kind in _AFTER_DUE]
+            channels.update(r.channel for r in handed if r.deadline_id == d.id and r.due == d.due and r.fire_at <= a.at)
+            notes += [Notification.for_notice(d, a, ch) for ch in sorted(channels) if ch in d.all_channels]
         if not notes:
             return
         known = engine.ledger.rows(n.key for n in notes)
@@ -111,12 +133,22 @@ class Follower:
             engine.dispatcher.submit(n, attempt=(known[n.key].attempts if n.key in known else 0) + 1)
 
     def resume(self, d: Deadline, row: Row, now: datetime) -> None:
-        """An open notice row (a retry came due, or found at start-up): send it again or wait."""
+        """An open notice row (a retry came due, or found at start-up): send it again, wait, or,
+        more than the catch-up window past its action, give it up."""
         engine = self.engine
         action = engine.ledger.action(row.action_id) if row.action_id is not None else None
         if action is None or action.act not in NOTICE_KINDS:
             engine.ledger.finish(row.key, "failed", reason="action_missing", now=now)
             log.error("alert.failed", alert_id=row.key, deadline=d.id, channel=row.channel, reason="action_missing")
+            return
+        if now - row.fire_at > effective_window(self.window):
+            # After downtime, as for an alert: a notice more than the catch-up window past its action
+            # is not sent late (docs/after-the-due.md); one already tried is a give-up.
+            state = "failed" if row.attempts else "missed"
+            engine.ledger.finish(row.key, state, reason=Reason.BEYOND_CATCHUP.value, now=now)
+            log.log(logging.ERROR if row.attempts else logging.WARNING, f"alert.{state}", alert_id=row.key,
+                    deadline=d.id, channel=row.channel, kind=row.kind, reason=Reason.BEYOND_CATCHUP.value)
+            engine.metrics.delivery(row.channel, state)
             return
         if row.next_retry_at is not None and row.next_retry_at > now:
             engine.timetable.add_retry(row.key, d.id, row.next_retry_at)

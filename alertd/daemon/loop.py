@@ -5,9 +5,8 @@ hands `now` down. When `alertd ack` or another command writes to the store, the 
 descriptor (an inotify watch on the ledger's WAL) wakes the loop, which applies it (follow.py);
 where there is no such descriptor each pass (at least every 250 ms) asks the store instead. With
 `--watch`, the loop also polls the config files' metadata and, on a settled change, takes the
-same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78
-for an invalid config or metrics address at start, 1 when the state directory or the ledger
-cannot be used.
+same reload path as SIGHUP. Exit codes: 0 after a graceful stop, 78 for an invalid config or
+metrics address at start, 1 when the state directory or the ledger cannot be used.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
 from alertd.daemon.engine import Engine
 from alertd.daemon.follow import Follower
+from alertd.daemon.links import linker
 from alertd.daemon.notify import Notifier
 from alertd.daemon.outlook import outlook
 from alertd.daemon.services import Service, start_all, stop_all
@@ -149,8 +149,7 @@ def give_back_memory() -> None:
     """Return the heap freed by config loading to the system (glibc's malloc_trim).
 
     Parsing frees tens of MB of short-lived objects; glibc keeps freed heap for reuse, and at
-    100,000 deadlines this gives ~25 MB of resident memory back. A no-op where it is unavailable.
-    """
+    100,000 deadlines this gives ~25 MB of resident memory back. A no-op where it is unavailable."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
 
@@ -214,7 +213,8 @@ class Daemon:
         self.dispatcher = Dispatcher(self.ledger, concurrency=self.settings.concurrency, window=self.settings.catchup,
                                      clock=self.clock, on_retry=self._on_retry, redact=self.redact,
                                      metrics=self.metrics)
-        self.dispatcher.senders = self._build_senders(self.config)
+        self.dispatcher.senders, self.dispatcher.links = self._build_senders(self.config), linker(
+            self.settings, self.ledger, self.redact)  # links: None unless ALERTD_PUBLIC_URL is set
         _warm_http()
         self.alarm = Alarm(self.wake.set)
         self.alarm.start()
@@ -224,8 +224,8 @@ class Daemon:
                              dispatcher=self.dispatcher, window=self.settings.catchup, metrics=self.metrics)
         self.metrics.channels_known(list(self.config.channels))
         self.follower = Follower(self.engine, window=self.settings.catchup)
-        self.follower.start(now, self.engine.start(now))
-        self._store_fd = self.ledger.change_fd()
+        self.follower.start(now)  # starts the engine
+        self._store_fd = self.ledger.change_fd()  # opened by the follower's start, before it read the store
         self._store_changed = False
         self._ask_store_until = 0.0  # monotonic: ask on every tick until then (a write not yet committed)
         if self._store_fd is not None:  # waited on with everything else: nothing to do while nobody writes

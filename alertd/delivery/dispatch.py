@@ -20,7 +20,9 @@ import structlog
 
 from alertd.core.catchup import effective_window
 from alertd.core.display import rfc3339
-from alertd.core.notification import Notification
+from alertd.core.links import Linker
+from alertd.core.notification import ALERT_KINDS, Notification
+from alertd.core.state import Hold
 from alertd.delivery.channels.base import RETRY_AFTER_CAP, DeliveryError, error_text
 from alertd.delivery.channels.registry import Sender
 from alertd.metrics import Metrics
@@ -69,7 +71,12 @@ class Dispatcher:
         self.rand = rand
         self.metrics = metrics if metrics is not None else Metrics()
         self.senders: Mapping[str, Sender] = {}
+        self.links: Linker | None = None  # set: alerts carry signed action links (ALERTD_PUBLIC_URL)
         self.busy: set[str] = set()
+        self.started: set[str] = set()  # the keys of `busy` whose attempt has begun (their mark may be uncommitted)
+        # Why a delivery must not start after all (`Engine.held`: an ack, snooze or done applied while
+        # it waited for a slot or its channel's pacing), or None when it may.
+        self.hold: Callable[[Notification, datetime], Hold | None] | None = None
         self._sem = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
@@ -94,14 +101,35 @@ class Dispatcher:
             async with self._sem:
                 if not self._accepting:
                     return  # left pending in the ledger: the next start sends it
+                if self._held(note):
+                    return
+                self.started.add(note.key)
                 await self._attempt(note, attempt)
         finally:
             self.busy.discard(note.key)
+            self.started.discard(note.key)
+
+    def _held(self, note: Notification) -> bool:
+        """Whether what people did since the delivery was handed over holds it. Acknowledged, done
+        or cancelled: its row is closed with that reason (as `catchup.decide` closes an open row).
+        Snoozed: it stays pending, and the snooze's end decides it again."""
+        now = self.clock()
+        why = self.hold(note, now) if self.hold is not None else None
+        if why is None:
+            return False
+        if why is not Hold.SNOOZED:
+            self.ledger.finish(note.key, "superseded", reason=why.value, now=now)
+            self.metrics.delivery(note.channel, "superseded")
+        log.info("alert.held", alert_id=note.key, deadline=note.deadline.id, channel=note.channel, kind=note.kind,
+                 lead=note.lead.iso, reason=why.value)
+        return True
 
     async def _attempt(self, note: Notification, attempt: int) -> None:
         now = self.clock()
         late = max(int((now - note.scheduled_for).total_seconds()), 0)
         note = replace(note, late_by_seconds=late)
+        if self.links is not None and note.kind in ALERT_KINDS:  # reminders, the due, repeats, escalations
+            note = replace(note, actions=self.links.actions_for(note.deadline.id, note.deadline.due))
         fields = {"alert_id": note.key, "deadline": note.deadline.id, "channel": note.channel, "attempt": attempt,
                   "kind": note.kind, "lead": None if note.is_notice else note.lead.iso}
         await self.marks.sending(note.key, now=now)

@@ -158,6 +158,10 @@ class Store(Protocol):
         `actions_after`). Reads no table. Changes made through this same object are not reported;
         its caller knows them."""
 
+    def link_key(self) -> bytes:
+        """The key that signs action links (`alertd.core.links`): made once, on first use, and kept,
+        so every restart and every instance on a shared store signs and checks alike."""
+
     def change_fd(self) -> int | None:
         """A file descriptor that becomes readable when the store may have changed (then call
         `changed()`, which reads what made it readable), for the daemon's event loop to wait on;

@@ -65,6 +65,8 @@ SCHEMAS[2] = {
     "deadline_state": Table(columns=("deadline_id", "due", "acked", "snoozed", "done"), instants=("due",),
                             nullable=("acked", "snoozed", "done"), integers=("acked", "snoozed", "done")),
 }
+# Version 3: keys alertd made for itself (the action-link key), by name.
+SCHEMAS[3] = {**SCHEMAS[2], "keys": Table(columns=("name", "value", "created_at"), instants=("created_at",))}
 
 # `fmt`'s fixed-width UTC text, a real date and time (SQLite's date() and time() give back what they
 # were given only for valid ones: 2021-02-30 comes back as 2021-03-02, 2021-13-01 as NULL; `IS`,

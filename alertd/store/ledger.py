@@ -1,8 +1,8 @@
 # ruff: noqa: S608 - the only interpolated SQL text is the constant column list and "?" placeholders
 """The ledger: what alertd attempted, sent, failed, superseded or missed, in SQLite (WAL).
 
-One file, `ledger.sqlite3` in the state directory. Schema (version 2, `PRAGMA user_version`;
-sqlite_schema.py has the SQL and the migration from version 1):
+One file, `ledger.sqlite3` in the state directory. Schema (version 3, `PRAGMA user_version`;
+sqlite_schema.py has the SQL and the migrations from versions 1 and 2):
 
     deliveries      one row per delivery key (one alert or notice to one channel), created when the
                     alert's instant has passed and alertd decided what to do with it; never for future alerts.
@@ -24,7 +24,7 @@ sqlite_schema.py has the SQL and the migration from version 1):
     deadlines_seen  when each (deadline_id, due) was first seen while its due was still ahead;
                     a deadline that passed before it was ever seen sends nothing.
     deadline_actions, deadline_state   what people did (ack, snooze, done, reopen) and what is in
-                    force per (deadline_id, due): ledger_state.py.
+                    force per (deadline_id, due): ledger_state.py. `keys`: the action-link key (keys.py).
 
 Instants are stored as fixed-width UTC text (`2021-05-20T21:00:00.000000Z`), so text order is time
 order and the file stays readable with the sqlite3 shell. `pending` rows wait for a delivery slot
@@ -46,6 +46,7 @@ import structlog
 
 from alertd.store.base import FINAL_STATES, OPEN_STATES, Mark, NewRow, Row
 from alertd.store.integrity import check_ledger
+from alertd.store.keys import KeyTable
 from alertd.store.ledger_state import LedgerError, StateTables
 from alertd.store.rows import fmt, parse, row_from_sql, unreadable
 from alertd.store.sqlite_schema import SCHEMA_VERSION, upgrade
@@ -76,7 +77,7 @@ def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
         raise LedgerError(f"cannot write ledger {path} ({exc}): fix its permissions or free disk space") from None
 
 
-class Ledger(StateTables):
+class Ledger(StateTables, KeyTable):
     """The SQLite ledger, a `Store` (base.py). Every method is one short transaction; reads use indexes."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
@@ -296,11 +297,12 @@ class Ledger(StateTables):
 
     def received_after_due(self, deadline_id: str, due: datetime, *, before: datetime) -> list[str]:
         """Channels sent (or being sent) a repeat or escalation for this due, planned at or before `before`."""
-        found = {r[0] for r in self.conn.execute(
-            "SELECT DISTINCT channel FROM deliveries WHERE deadline_id = ? AND due = ? "
+        held = self.pending.rows  # writes the storage refused, as they will be: they override what is written
+        found = {r[1] for r in self.conn.execute(
+            "SELECT key, channel FROM deliveries WHERE deadline_id = ? AND due = ? "
             "AND state IN ('sent', 'sending') AND kind IN ('deadline.overdue', 'deadline.escalation') "
-            "AND fire_at <= ?", (deadline_id, fmt(due), fmt(before)))}
-        found |= {r.channel for r in self.pending.rows.values()  # writes the storage refused, as they will be
+            "AND fire_at <= ?", (deadline_id, fmt(due), fmt(before))) if r[0] not in held}
+        found |= {r.channel for r in held.values()
                   if r.deadline_id == deadline_id and r.due == due and r.state in ("sent", "sending")
                   and r.kind in ("deadline.overdue", "deadline.escalation") and r.fire_at <= before}
         return sorted(found)

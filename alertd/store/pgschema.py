@@ -2,7 +2,10 @@
 """The PostgreSQL schema: numbered migrations applied at start, once, whoever starts first.
 
 The migrations are the files `sql/postgres/NNN_*.sql` beside this module, applied in order;
-`alertd.schema_version` has one row per applied version. Several instances starting at once
+`alertd.schema_version` has one row per applied version, and a start applies every shipped
+migration that has no row there: the schema's version is the highest applied. The numbers may
+have gaps while independent changes are made side by side (003 is written not to need 002); a
+database that got 003 first gets 002 when an alertd that ships it starts. Several instances starting at once
 against an empty database each open a transaction and take a TRANSACTION-level advisory lock
 (`pg_advisory_xact_lock`) before reading the version: one creates the schema, the others wait
 for its commit, then find it current. The lock ends with the transaction, so it also works
@@ -36,12 +39,13 @@ def migrations() -> list[tuple[int, str, str]]:
         if m:
             found.append((int(m[1]), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
-    if [v for v, _, _ in found] != list(range(1, len(found) + 1)):
-        raise StoreError(f"PostgreSQL migrations are not numbered 1..n: {[n for _, n, _ in found]}")
+    numbers = [v for v, _, _ in found]
+    if not numbers or numbers[0] != 1 or len(set(numbers)) != len(numbers):
+        raise StoreError(f"PostgreSQL migrations are not numbered from 1, once each: {[n for _, n, _ in found]}")
     return found
 
 
-SCHEMA_VERSION = len(migrations())
+SCHEMA_VERSION = migrations()[-1][0]
 
 
 def queries() -> dict[str, str]:
@@ -60,6 +64,12 @@ def version(conn: psycopg.Connection) -> int:
     return (row[0] if row else None) or 0
 
 
+def _applied(conn: psycopg.Connection) -> set[int]:
+    if not version(conn):
+        return set()
+    return {r[0] for r in conn.execute("SELECT version FROM alertd.schema_version")}
+
+
 def migrate(conn: psycopg.Connection, *, applied_by: str) -> tuple[int, int]:
     """Bring the schema to SCHEMA_VERSION in one transaction; returns (version before, after).
 
@@ -74,15 +84,16 @@ def migrate(conn: psycopg.Connection, *, applied_by: str) -> tuple[int, int]:
         if before > SCHEMA_VERSION:
             raise StoreError(f"the database has alertd schema version {before}, newer than this alertd "
                              f"understands ({SCHEMA_VERSION}); run a newer alertd")
-        if before == SCHEMA_VERSION:
+        applied = _applied(conn)
+        missing = [m for m in migrations() if m[0] not in applied]
+        if not missing:
             return before, before
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version ("
                      "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now(), "
                      "applied_by text NOT NULL, file text NOT NULL)")
-        for number, name, sql in migrations():
-            if number > before:
-                conn.execute(sql)  # several statements: without parameters psycopg sends them as one simple query
-                conn.execute(f"INSERT INTO {SCHEMA}.schema_version (version, applied_by, file) VALUES (%s, %s, %s)",
-                             (number, applied_by, name))
+        for number, name, sql in missing:
+            conn.execute(sql)  # several statements: without parameters psycopg sends them as one simple query
+            conn.execute(f"INSERT INTO {SCHEMA}.schema_version (version, applied_by, file) VALUES (%s, %s, %s)",
+                         (number, applied_by, name))
     return before, SCHEMA_VERSION

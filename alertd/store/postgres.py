@@ -23,6 +23,7 @@ from pathlib import Path
 
 from alertd import __version__
 from alertd.store.base import FINAL_STATES, Beat, Instance, Mark, NewRow, Row, StoreError
+from alertd.store.keys import LINK_KEY, new_key
 from alertd.store.pgconn import Database, Target, Timeouts
 from alertd.store.pgschema import SCHEMA_VERSION, migrate, queries, version
 
@@ -273,6 +274,15 @@ class PostgresStore:
     def instances(self) -> list[Instance]:
         return [Instance(r[0], r[1], r[2], r[3], _utc(r[4]), _utc(r[5]), _utc(r[6]), r[7], r[8])  # type: ignore[arg-type]
                 for r in self._all("instances", {"dead_after": self.dead_after})]
+
+    def link_key(self) -> bytes:
+        """The action-link key, made by the first instance that needs it (keys.py says why)."""
+        with self.db.call("link key") as conn:
+            conn.execute(_SQL["make_key"], {"name": LINK_KEY, "value": new_key()})
+            row = conn.execute(_SQL["key"], {"name": LINK_KEY}).fetchone()
+        if row is None:
+            raise StoreError(f"database {self.display} kept no action-link key")
+        return bytes(row[0])
 
     def stop(self) -> None:
         with self.db.call("stop") as conn, conn.transaction():

@@ -13,6 +13,12 @@ Version 2 (acknowledge, repeat, escalate, snooze, done):
                           a snooze's end; `id` only grows, so a reader follows new ones with `id > last`
     deadline_state        per (deadline_id, due), the ack, snooze and done in force (their action ids);
                           no row: nothing in force. A changed due is another key: it starts afresh.
+
+Version 3 (signed action links):
+
+    keys                  keys alertd made for itself, by name, made once and then kept, so that every
+                          restart (and every process reading the ledger) agrees: `link` signs the
+                          action links in messages. A key given in the environment is never stored.
 """
 
 from __future__ import annotations
@@ -73,6 +79,13 @@ CREATE TABLE deadline_state (
     snoozed INTEGER REFERENCES deadline_actions (id),
     done INTEGER REFERENCES deadline_actions (id),
     PRIMARY KEY (deadline_id, due)
+) WITHOUT ROWID;
+""",
+    3: """
+CREATE TABLE keys (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """,
 }

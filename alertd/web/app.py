@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from alertd.core.links import mask
 from alertd.web.auth import auth_middleware, is_api
 from alertd.web.context import CTX, WebContext
 from alertd.web.guard import GUARD, Guard, guard_middleware
@@ -61,7 +62,7 @@ async def _errors(request: web.Request,
             return problem(exc.status, exc.reason if exc.text is None else _plain(exc.text), headers=headers)
         raise
     except Exception:
-        log.exception("http.error", method=request.method, path=request.path)
+        log.exception("http.error", method=request.method, path=mask(request.path))  # /a/TOKEN: a capability
         if is_api(request.path):
             return problem(500, "the server failed to answer; the daemon's log says why")
         return web.Response(status=500, text="500: the server failed to answer; the daemon's log says why\n")

@@ -210,3 +210,28 @@ def test_the_state_lock_is_taken_once_and_names_its_holder(tmp_path: Path) -> No
     finally:
         lock.release()
     StateLock.acquire(tmp_path / "state").release()  # released with its descriptor
+
+
+def test_the_channels_that_got_repeats_read_through_the_writes_the_storage_refused(tmp_path: Path) -> None:
+    """received_after_due (who gets an ack's notice) sees queued writes applied, as every other read."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger.open(path)
+    ledger.conn.execute("PRAGMA busy_timeout = 0")
+    at = DUE + timedelta(minutes=30)
+    ledger.record([NewRow(k, "d", "-PT30M", DUE, k, at, "pending", kind="deadline.overdue") for k in ("ops", "duty")],
+                  now=at)
+    ledger.mark_sending("ops", now=at)  # written: ops is being sent
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # from here on the ledger cannot write
+    try:
+        ledger.mark_retry("ops", at=at + timedelta(minutes=1), error="HTTP 503", now=at)  # ops failed: not received
+        ledger.mark_sending("duty", now=at)  # duty is being sent
+        assert ledger.unwritten == 2
+        assert ledger.received_after_due("d", DUE, before=at) == ["duty"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    ledger.pending.next_try = 0.0
+    assert ledger.retry_unwritten()
+    assert ledger.received_after_due("d", DUE, before=at) == ["duty"]
+    ledger.close()

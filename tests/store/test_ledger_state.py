@@ -113,7 +113,7 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Pa
     rows_v1 = before.execute("SELECT * FROM deliveries ORDER BY key").fetchall()
     before.close()
     with Ledger.open(path) as ledger:
-        assert ledger.version == SCHEMA_VERSION == 2
+        assert ledger.version == SCHEMA_VERSION == 3
         rows = sorted(ledger.iter_all(), key=lambda r: r.key)
         assert [(r.key, r.state, r.attempts, r.last_error, r.kind) for r in rows] == [
             ("alrt_old", "superseded", 0, None, None), ("alrt_retry", "pending", 1, "HTTP 503", None),
@@ -127,13 +127,13 @@ def test_a_version_1_ledger_is_upgraded_in_place_and_keeps_its_rows(tmp_path: Pa
     assert [r[:15] for r in after.execute("SELECT * FROM deliveries ORDER BY key")] == rows_v1
     after.close()
     with Ledger.open(path) as again:  # opening an upgraded ledger changes nothing
-        assert again.version == 2 and len(again.actions_after(0)) == 1
+        assert again.version == 3 and len(again.actions_after(0)) == 1
 
 
 def test_status_reading_a_version_1_ledger_is_told_how_to_upgrade_it(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     shutil.copy(V1_FILE, path)
-    with pytest.raises(LedgerError, match="schema version 1; this alertd reads 2: start `alertd run`"):
+    with pytest.raises(LedgerError, match="schema version 1; this alertd reads 3: start `alertd run`"):
         Ledger.open_readonly(path)
 
 
@@ -182,7 +182,7 @@ def test_processes_opening_an_old_ledger_at_once_upgrade_it_once(tmp_path: Path)
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
     results = [p.communicate("", timeout=30) for p in procs]
-    assert [out.strip() for out, _ in results] == ["2", "2", "2"], results
+    assert [out.strip() for out, _ in results] == ["3", "3", "3"], results
     with Ledger.open(path) as ledger:
         assert len(ledger.unfinished()) == 1
 

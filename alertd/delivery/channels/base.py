@@ -8,6 +8,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from alertd import __version__
+from alertd.core.links import mask
 from alertd.delivery.channels.pace import Pacer
 from alertd.redact import Redactor
 
@@ -20,8 +21,9 @@ ERROR_CHARS = 300  # a delivery error as kept in the ledger and shown: one line,
 
 def error_text(text: str, redact: Redactor) -> str:
     """A delivery error fit for the ledger, logs and output: secrets redacted FIRST (a secret cut in
-    two would no longer match), then one line of printable characters, bounded."""
-    line = " ".join(redact(text).split())
+    two would no longer match), and action-link tokens masked (a receiver may echo the message), then one
+    line of printable characters, bounded."""
+    line = " ".join(mask(redact(text)).split())
     line = "".join(c if c.isprintable() else "\ufffd" for c in line)
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -24,7 +25,9 @@ class ConsoleSender:
         self.ctx = ctx
 
     async def send(self, note: Notification, *, now: datetime) -> None:
-        msg = render(note, now=now, channel_zone=self.config.timezone)
+        # A log is no place for a capability: the action links are left out (the console shows the
+        # `alertd ack` hint instead).
+        msg = render(replace(note, actions=None), now=now, channel_zone=self.config.timezone)
         d = note.deadline
         log.info(
             "alert.console", channel=self.name, kind=note.kind, alert_id=note.key, deadline=d.id,

@@ -82,6 +82,9 @@ def _html(msg: Message) -> str:
         parts.append(f"<ul>{items}</ul>")
     if msg.tags:
         parts.append(f"<p>Tags: {e(', '.join(msg.tags))}</p>")
+    if msg.actions:
+        parts.append("<p>" + " · ".join(f'<a href="{e(url)}">{e(label)}</a>' for label, url in msg.actions.labelled())
+                     + "</p>")
     if msg.hint:
         what, _, command = msg.hint.partition(": ")
         parts.append(f"<p>{e(what)}: <code>{e(command)}</code></p>")

@@ -61,12 +61,16 @@ def publication(msg: Message, *, topic: str, tone_: Tone, actions: Mapping[str, 
         "priority": PRIORITY[tone_],
         "tags": [TAG[tone_], *msg.tags],
     }
-    buttons = [{"action": "view", "label": label, "url": url}
+    # An action button POSTs to its link from the phone (ntfy's `http` action) and clears the
+    # notification: acknowledged without opening a browser. https://docs.ntfy.sh/publish/#send-http-request
+    buttons = [{"action": "http", "label": label, "url": url, "method": "POST", "clear": True}
                for key, label in ACTION_LABELS.items() if (url := (actions or {}).get(key))]
     web = [link for link in msg.links if link.startswith(("https://", "http://"))]
     if web:
         out["click"] = web[0]
         buttons += [{"action": "view", "label": f"Link {i}", "url": link} for i, link in enumerate(web, 1)]
+    elif actions and "ack" in actions:
+        out["click"] = actions["ack"].partition("?")[0]  # the page: the deadline and its buttons
     if buttons:
         out["actions"] = buttons[:_ACTIONS_MAX]
     return out

@@ -94,6 +94,13 @@ def blocks(msg: Message) -> list[dict[str, Any]]:
     if msg.tags:
         tags = [{"type": "mrkdwn", "text": f"`{escape(tag)}`"} for tag in msg.tags[:_CONTEXT_MAX]]
         out.append({"type": "context", "elements": tags})
+    if msg.actions:
+        # url buttons open the signed page; Slack still posts an interaction to the app's request URL
+        # if it has one, which incoming webhooks need not (https://api.slack.com/reference/block-kit/block-elements#button)
+        out.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": f"alertd-{key}", "text": {"type": "plain_text", "text": label},
+             "url": url, **({"style": "primary"} if key == "ack" else {})}
+            for key, label, url in msg.actions.buttons()]})
     if msg.hint:
         what, _, command = msg.hint.partition(": ")
         text = f"{escape(what)}: `{escape(command)}`"

@@ -46,11 +46,10 @@ def tone(note: Notification, *, now: datetime) -> Tone:
 
 
 def action_links(note: Notification) -> Mapping[str, str]:
-    """The acknowledge / snooze / done links of `note`, keyed like ACTION_LABELS.
-
-    None exist yet: they come with the HTTP surface and a public URL. Every sender already
-    lays out what this returns (Teams Action.OpenUrl buttons, ntfy action buttons, Discord
-    and Telegram links, PagerDuty links), so giving them is a change here alone.
-    """
-    del note
-    return {}
+    """The acknowledge / snooze / done links of `note`, keyed like ACTION_LABELS; empty when it has
+    none (no ALERTD_PUBLIC_URL, a notice, a test). Each opens the signed page `/a/TOKEN` with the
+    action chosen (`?do=ack`); a POST to it acts (ntfy's buttons do that)."""
+    actions = note.actions
+    if actions is None:
+        return {}
+    return {"ack": actions.ack, "snooze": actions.snooze, "done": actions.done}

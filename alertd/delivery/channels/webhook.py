@@ -30,7 +30,8 @@ __all__ = ["WebhookSender", "payload", "sign"]
 def payload(note: Notification, *, now: datetime, channel_zone: str | None = None) -> dict[str, Any]:
     """The JSON document docs/webhook.md describes, for `note` sent at `now`.
 
-    Alerts carry `lead`, `scheduled_for`, `late_by_seconds` and `ack_command`; after the due also
+    Alerts carry `lead`, `scheduled_for`, `late_by_seconds`, `ack_command` and, with a public URL, the
+    signed `actions` links; after the due also
     `overdue_by_seconds`, and an escalation its `escalation_step`. A notice (`deadline.acknowledged`,
     `deadline.done`, `deadline.snoozed`) carries `by`, `note`, `at` and `until` (a snooze's end) instead.
     """
@@ -53,6 +54,10 @@ def payload(note: Notification, *, now: datetime, channel_zone: str | None = Non
             data["escalation_step"] = note.step
         if note.kind != "alertd.test":
             data["ack_command"] = f"alertd ack {d.id}"
+        if note.actions is not None:
+            # GET `url`: the page with the action chosen; POST `url`: the action, as its button does
+            data["actions"] = [{"action": key, "label": label, "url": url}
+                               for key, label, url in note.actions.buttons()]
     data["text"] = render(note, now=now, channel_zone=channel_zone).text
     return {"type": note.kind, "timestamp": rfc3339(now), "data": data}
 

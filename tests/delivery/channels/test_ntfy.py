@@ -67,7 +67,8 @@ def test_links_give_the_click_target_and_buttons_and_action_links_come_first() -
     out = publication(msg, topic=TOPIC, tone_="due", actions={"ack": "https://alertd.example/a/T1"})
     assert out["click"] == "https://example.org/a"
     assert out["actions"] == [
-        {"action": "view", "label": "Acknowledge", "url": "https://alertd.example/a/T1"},
+        {"action": "http", "label": "Acknowledge", "url": "https://alertd.example/a/T1", "method": "POST",
+         "clear": True},
         {"action": "view", "label": "Link 1", "url": "https://example.org/a"},
         {"action": "view", "label": "Link 2", "url": "https://example.org/b"},
     ]  # "up to three user actions"

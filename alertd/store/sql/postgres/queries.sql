@@ -145,3 +145,10 @@ FROM alertd.instances i ORDER BY i.name
 
 -- name: stop
 UPDATE alertd.instances SET stopped_at = now() WHERE name = %(me)s
+
+-- name: make_key
+-- The first instance to need a key makes it; the others (and later starts) keep that one.
+INSERT INTO alertd.keys (name, value) VALUES (%(name)s, %(value)s) ON CONFLICT (name) DO NOTHING
+
+-- name: key
+SELECT value FROM alertd.keys WHERE name = %(name)s
