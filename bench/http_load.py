@@ -1,8 +1,9 @@
 """Scenario `http`: do hostile HTTP clients delay alerts? Lateness of a burst with and without load.
 
 One `alertd run` with its HTTP surface on (ALERTD_HTTP_ADDR=127.0.0.1:0, a token) and 1,000
-background deadlines, and two bursts of N alerts to a loopback webhook answering in 50 ms: the
-first with nobody connected (quiet), the second while 1,000 clients hold connections (loaded):
+background deadlines, and three bursts of N alerts to a loopback webhook answering in 50 ms: with
+nobody connected (quiet); while the load below is aimed at a decoy server (contention: the same
+CPU taken from the machine, nothing asked of alertd); while it is aimed at alertd (loaded). Load:
 500 slow-loris clients that send half a request head and reconnect when the server closes it, and
 500 clients fetching the status page and the API's deadlines as fast as they are answered. The
 load runs in a process of its own (asyncio) on the same 2 cores. Lateness is the receiver's arrival time
@@ -42,13 +43,49 @@ BURST = 200
 BUSY = 500
 
 
-def write_config(directory: Path, url: str, quiet: datetime, loaded: datetime, n: int) -> Path:
+def write_config(directory: Path, url: str, bursts: dict[str, datetime], n: int) -> Path:
     rows = gen.deadline_rows(1000, start=SCALE_START, seed=6)
-    for name, at in (("quiet", quiet), ("loaded", loaded)):
+    for name, at in bursts.items():
         rows += [{"id": f"{name}-{i:04d}", "title": f"{name} {i}", "due": gen.rfc3339(at), "timezone": "UTC",
                   "desk": name} for i in range(n)]
     gen.write_alertd(directory, rows, per_file=1000, channel_yaml=gen.webhook_yaml(url), remind=("0",))
     return directory
+
+
+class Decoy:
+    """A plain aiohttp server in a process of its own that answers every GET with a 20 KB page: the
+    load aimed at it costs the machine the same CPU without touching alertd."""
+
+    def __enter__(self) -> Decoy:
+        self.child = subprocess.Popen([sys.executable, __file__, "--decoy"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+        assert self.child.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.child.stdout.readline())}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait(30)
+
+    @staticmethod
+    def serve() -> None:
+        from aiohttp import web  # noqa: PLC0415 - only the decoy's process serves
+
+        page = "<!doctype html><p>" + "decoy " * 3500
+
+        async def main() -> None:
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", lambda _: web.Response(text=page, content_type="text/html"))
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+            await site.start()
+            print(runner.addresses[0][1], flush=True)
+            await asyncio.to_thread(sys.stdin.read)
+            await runner.cleanup()
+
+        asyncio.run(main())
 
 
 class Load:
@@ -132,33 +169,40 @@ def lateness(arrived: list[float], at: datetime, n: int) -> dict[str, Any]:
             "early": sum(1 for x in late if x < 0)}
 
 
+PHASES = ("quiet", "contention", "loaded")  # no load; the load aimed at the decoy; the load aimed at alertd
+
+
 def measure(n: int) -> dict[str, Any]:
-    with Receiver(delay=0.05) as receiver:
-        now = time.time()
-        quiet = datetime.fromtimestamp(int(now) + 25, UTC)
-        loaded = datetime.fromtimestamp(int(now) + 60, UTC)
+    with Receiver(delay=0.05) as receiver, Decoy() as decoy:
+        start = int(time.time())
+        bursts = {name: datetime.fromtimestamp(start + 25 + 40 * i, UTC) for i, name in enumerate(PHASES)}
         WORK.mkdir(parents=True, exist_ok=True)
-        config = write_config(WORK / "http-load", receiver.url, quiet, loaded, n)
+        config = write_config(WORK / "http-load", receiver.url, bursts, n)
         os.environ |= {"ALERTD_HTTP_ADDR": "127.0.0.1:0", "ALERTD_API_TOKEN": TOKEN}  # for the spawned daemon
         try:
             spawned, run = spawn_until_ready(lambda _: alertd_command(config), timeout=20)
         finally:
             for key in ("ALERTD_HTTP_ADDR", "ALERTD_API_TOKEN"):
                 os.environ.pop(key, None)
+        out: dict[str, Any] = {}
         try:
             if run.ready is None:
                 return {"note": run.note}
             log = (spawned.tmp / "output.log").read_text()
             url = json.loads(next(line for line in log.splitlines() if "http.listening" in line))["url"].rstrip("/")
-            _sleep_until(quiet.timestamp() + 15)  # the quiet burst is delivered
-            quiet_result = lateness(receiver.arrived, quiet, n)
-            with Load(url) as load:  # from 20 s before the loaded burst to 20 s after it
-                _sleep_until(loaded.timestamp() + 20)
-            stats = load.stats
-            loaded_result = lateness(receiver.arrived, loaded, n)
+            for name, at in bursts.items():
+                target = {"contention": decoy.url, "loaded": url}.get(name)
+                if target is None:
+                    _sleep_until(at.timestamp() + 15)
+                    out[name] = lateness(receiver.arrived, at, n)
+                    continue
+                _sleep_until(at.timestamp() - 20)
+                with Load(target) as load:  # from 20 s before the burst to 15 s after it
+                    _sleep_until(at.timestamp() + 15)
+                out[name] = lateness(receiver.arrived, at, n) | {"load": load.stats}
         finally:
             spawned.close()
-    return {"quiet": quiet_result, "loaded": loaded_result, "load": stats, "load_seconds": 40}
+    return out
 
 
 def run(runs: int, n: int) -> dict[str, Any]:
@@ -170,11 +214,13 @@ def render(section: dict[str, Any]) -> tuple[list[str], list[str]]:
     lines = [HEADING, "",
              f"Measured {section['date']}, `{section['command']}`, {section['runs']} run(s); load average at start / "
              f"end: {section['load']}.", "",
-             f"One `alertd run` (1,000 background deadlines, HTTP surface on), two bursts of {n} alerts to a loopback "
-             "webhook answering in 50 ms: quiet (no client), then loaded (500 slow-loris clients sending half a "
-             "head and reconnecting, 500 clients fetching `/` and `/api/v1/deadlines` without pause, from a "
-             "process of their own on the same 2 cores). Lateness = arrival at the receiver minus the alert's "
-             "instant.", "",
+             f"One `alertd run` (1,000 background deadlines, HTTP surface on) and three bursts of {n} alerts to a "
+             "loopback webhook answering in 50 ms, 40 s apart: **quiet** (no client); **contention** (the load below, "
+             "aimed at a decoy server: the same CPU taken from the machine, nothing asked of alertd); **loaded** (the "
+             "load aimed at alertd). The load, from a process of its own on the same 2 cores from 20 s before the "
+             "burst: 500 slow-loris clients sending half a head a byte a second and reconnecting when closed, 500 "
+             "clients fetching `/` and `/api/v1/deadlines` without pause. Lateness = arrival at the receiver minus "
+             "the alert's instant.", "",
              "| run | burst | delivered | first | median | last | requests answered (errors) | slow-loris conns |",
              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     notes = []
@@ -182,11 +228,11 @@ def render(section: dict[str, Any]) -> tuple[list[str], list[str]]:
         if "note" in r:
             notes.append(f"http run {i}: {r['note']}")
             continue
-        for name in ("quiet", "loaded"):
+        for name in PHASES:
             x = r[name]
-            load = r["load"]
-            answered = f"{load['requests']:,} ({load['errors']:,})" if name == "loaded" else "-"
-            loris = f"{load['loris_connections']:,}" if name == "loaded" else "-"
+            load = x.get("load")
+            answered = f"{load['requests']:,} ({load['errors']:,})" if load else "-"
+            loris = f"{load['loris_connections']:,}" if load else "-"
             lines.append(f"| {i} | {name} | {x['delivered']}/{n} | {fmt(x['first'], 's', 3)} | "
                          f"{fmt(x['median'], 's', 3)} | {fmt(x['last'], 's', 3)} | {answered} | {loris} |")
     return [*lines, ""], notes
@@ -207,9 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--burst", type=int, default=BURST)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)  # the load's own process
+    p.add_argument("--decoy", action="store_true", help=argparse.SUPPRESS)  # the decoy's own process
     args = p.parse_args(argv)
     if args.load:
         Load(args.load).serve()
+        return 0
+    if args.decoy:
+        Decoy.serve()
         return 0
     started, load = datetime.now(UTC), loadavg()
     section = run(args.runs, args.burst)

@@ -272,10 +272,12 @@ http_load = load("http_load")
 
 
 def test_the_http_section_replaces_itself_or_goes_before_not_measured() -> None:
+    load = {"requests": 1234, "errors": 0, "loris_connections": 500}
     section, _ = http_load.render({"burst": 2, "date": "d", "command": "c", "runs": 1, "load": "l", "runs_by": [
         {"quiet": http_load.lateness([100.01, 100.02], datetime.fromtimestamp(100, UTC), 2),
-         "loaded": http_load.lateness([200.05, 200.5], datetime.fromtimestamp(200, UTC), 2),
-         "load": {"requests": 1234, "errors": 0, "loris_connections": 500}}]})
+         "contention": http_load.lateness([150.01, 151.0], datetime.fromtimestamp(150, UTC), 2) | {"load": load},
+         "loaded": http_load.lateness([200.05, 200.5], datetime.fromtimestamp(200, UTC), 2) | {"load": load}}]})
+    assert "| 1 | quiet | 2/2 | 0.010 s | 0.015 s | 0.020 s | - | - |" in section
     assert "| 1 | loaded | 2/2 | 0.050 s | 0.275 s | 0.500 s | 1,234 (0) | 500 |" in section
     doc = "# r\n\n## Burst\n\nx\n\n## Not measured, and why\n\n- y\n"
     once = http_load.splice(doc, section)

@@ -70,6 +70,8 @@ def build_parser() -> Parser:
                    help='print one JSON object {"deadlines", "next", "recent", "failures"}')
     p.add_argument("-n", "--limit", type=int, default=STATUS_LIMIT, metavar="N",
                    help=f"show at most N entries in each part (default {STATUS_LIMIT})")
+    p.add_argument("--url", metavar="URL", help="ask a daemon's HTTP API at URL instead of reading the ledger "
+                                               "(the token from $ALERTD_API_TOKEN)")
     p = sub.add_parser("demo", help="watch a reminder and a deadline alert arrive: the daemon on a temporary config")
     p.add_argument("--in", dest="within", metavar="DURATION", default=DEMO_IN,
                    help=f"when the demo deadline is due (default {DEMO_IN}; from 2s to 1h); a reminder comes at "
@@ -143,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if not 1 <= args.limit <= STATUS_LIMIT_MAX:
                 raise UsageError(f"--limit {args.limit} must be from 1 to {STATUS_LIMIT_MAX:,}")
+            if args.url:
+                from alertd.cli.remote import cmd_status_url  # noqa: PLC0415 - imports httpx
+
+                return cmd_status_url(args.url, settings, as_json=args.json, limit=args.limit, ids=args.ids,
+                                      out=sys.stdout, err=sys.stderr)
             return cmd_status(config_dir, settings, now=now, as_json=args.json, limit=args.limit,
                               out=sys.stdout, err=sys.stderr, ids=args.ids)
         if args.command == "demo":

@@ -52,7 +52,9 @@ def create_app(ctx: WebContext) -> web.Application:
 async def _errors(request: web.Request,
                   handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     try:
-        return await handler(request)
+        resp = await handler(request)
+        resp.headers.setdefault("Cache-Control", "no-store")  # live data, some of it behind a token
+        return resp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

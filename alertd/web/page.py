@@ -60,10 +60,8 @@ async def status_page(request: web.Request) -> web.Response:
     page = min(page, pages)
     now = ctx.now()
     rows = [{**i, **_when(i, now)} for i in chosen[(page - 1) * PER_PAGE: page * PER_PAGE]]
-    hour = rfc3339(now + timedelta(hours=1))
-    counts = {"overdue": sum(1 for i in chosen if i["state"] == "overdue"),
-              "hour": sum(1 for i in chosen if i["state"] != "overdue" and i["next_alert"]
-                          and i["next_alert"]["fire_at"] <= hour)}
+    overdue, hour = snap.tally(chosen, rfc3339(now + timedelta(hours=1)))
+    counts = {"overdue": overdue, "hour": hour}
     # ctx.call: on a shared database a read is a round trip, made off the loop
     failures = [delivery_item(r) for r in await ctx.call(ctx.store.failures, RECENT)]
     recent = [delivery_item(r) for r in await ctx.call(ctx.store.recent, RECENT)]

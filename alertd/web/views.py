@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,9 +53,33 @@ class Snapshot:
     items: list[dict[str, Any]]  # every deadline, in status order
     tags: list[str]  # every tag in use, sorted
     at: datetime  # the `now` it was computed for
+    _selected: dict[tuple[str | None, str | None], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def select(self, *, tag: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-        return [i for i in self.items if (tag is None or tag in i["tags"]) and (state is None or i["state"] == state)]
+        """The items with that tag and state (None: any), in order; kept, so a page or a poll of the same
+        selection is a slice, not a pass over 100,000 items in the event loop."""
+        key = (tag, state)
+        if key not in self._selected:
+            if tag is None and state is None:
+                self._selected[key] = self.items
+            else:
+                self._selected[key] = [i for i in self.items if (tag is None or tag in i["tags"])
+                                       and (state is None or i["state"] == state)]
+        return self._selected[key]
+
+    def tally(self, items: list[dict[str, Any]], until: str) -> tuple[int, int]:
+        """(overdue, next alert at or before `until`) among `items` (a selection, in order): overdue ones
+        come first, then the others by next alert, so counting stops at the first one past `until`."""
+        overdue = hour = 0
+        for i in items:
+            if i["state"] == "overdue":
+                overdue += 1
+                continue
+            nxt = i["next_alert"]
+            if nxt is None or nxt["fire_at"] > until:
+                break
+            hour += 1
+        return overdue, hour
 
 
 def _key(item: dict[str, Any]) -> tuple:

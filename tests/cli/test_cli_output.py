@@ -43,7 +43,7 @@ def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
      "alertd test: error: unrecognized arguments: extra"),
     (["test"], "usage: alertd test [-h] [-c DIR] CHANNEL",
      "alertd test: error: the following arguments are required: CHANNEL"),
-    (["status", "-n", "many"], "usage: alertd status [-h] [-c DIR] [--json] [-n N] [ID ...]",
+    (["status", "-n", "many"], "usage: alertd status [-h] [-c DIR] [--json] [-n N] [--url URL] [ID ...]",
      "alertd status: error: argument -n/--limit: invalid int value: 'many'"),
 ])
 def test_a_usage_error_names_the_argument_under_the_commands_usage(capsys, argv: list[str], usage: str,

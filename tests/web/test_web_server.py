@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 from types import SimpleNamespace
+
+import pytest
 
 from alertd.store.ledger import Ledger
 from alertd.web.context import LOOP_STALE, WebContext
@@ -79,3 +82,15 @@ def test_the_token_is_never_logged(served):
         c.get("/api/v1/deadlines", headers={"Authorization": "Bearer wrong-" + TOKEN})
     s.daemon.stop()
     assert TOKEN not in s.daemon.log_path.read_text()
+
+
+def test_sigterm_stops_the_server_and_the_daemon_cleanly(served):
+    s = served([just_passed("report")])
+    port = int(s.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as idle:  # a client that stays connected
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert b"200 OK" in idle.recv(1000)
+        assert s.daemon.stop(timeout=30) == 0
+    s.daemon.wait_event("daemon.stopped")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
