@@ -28,7 +28,7 @@ from alertd.store.pgconn import Database, Target, Timeouts
 from alertd.store.pgschema import SCHEMA_VERSION, migrate, queries, version
 from alertd.store.pgstate import ACTION_COLUMNS, StateOps
 
-__all__ = ["DEAD_AFTER", "LEASE", "PostgresStore"]
+__all__ = ["DEAD_AFTER", "LEASE", "PostgresStore", "page_statement"]
 
 LEASE = timedelta(seconds=5)  # a claim's length; renewed every ~lease/3 while a send runs
 DEAD_AFTER = timedelta(seconds=10)  # an instance without a heartbeat this long is shown as dead
@@ -66,6 +66,14 @@ def _row(r: Sequence) -> Row:
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def page_statement(q: DeliveryQuery) -> tuple[str, dict]:
+    """`deliveries_page` with the conditions `q` names, and its parameters."""
+    params = {"deadline": q.deadline, "state": q.state, "since": q.since, "limit": q.limit,
+              "before": q.after[0] if q.after else _FAR, "before_key": q.after[1] if q.after else ""}
+    filters = "".join(sql for name, sql in _PAGE_FILTERS.items() if params[name] is not None)
+    return _SQL["deliveries_page"].replace("{filters}", filters), params
 
 
 class PostgresStore(StateOps):
@@ -194,12 +202,9 @@ class PostgresStore(StateOps):
 
     def deliveries(self, q: DeliveryQuery) -> list[Row]:
         """Up to `q.limit` rows matching `q`, newest change first (base.py)."""
-        params = {"deadline": q.deadline, "state": q.state, "since": q.since, "limit": q.limit,
-                  "before": q.after[0] if q.after else _FAR, "before_key": q.after[1] if q.after else ""}
-        filters = "".join(sql for name, sql in _PAGE_FILTERS.items() if params[name] is not None)
+        sql, params = page_statement(q)
         with self.db.call("deliveries page") as conn:
-            found = conn.execute(_SQL["deliveries_page"].replace("{filters}", filters), params).fetchall()
-        return [_row(r) for r in found]
+            return [_row(r) for r in conn.execute(sql, params).fetchall()]
 
     # -- writing ------------------------------------------------------------------------------
     def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:

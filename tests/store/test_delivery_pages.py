@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from alertd.store.base import DeliveryQuery, NewRow
+from alertd.store.postgres import page_statement
 from tests.store.conftest import open_postgres
 
 T0 = datetime(2030, 5, 20, 9, 0, tzinfo=UTC)
@@ -72,16 +73,11 @@ def test_filters_keep_the_order_and_combine(filled, query: DeliveryQuery, keys: 
 def test_on_postgresql_a_page_is_a_walk_of_an_index(pg_url: str, query: DeliveryQuery, index: str) -> None:
     """Without the sequential scan the planner would pick for a tiny table, the page statement is
     served by the index migration 004 made for it, in order (no sort of the whole table)."""
-    from alertd.store.postgres import _FAR, _PAGE_FILTERS, _SQL  # noqa: PLC0415 - the statement as the store runs it
-
     open_postgres(pg_url).close()  # the schema
-    params = {"deadline": query.deadline, "state": query.state, "since": query.since, "limit": query.limit,
-              "before": query.after[0] if query.after else _FAR, "before_key": query.after[1] if query.after else ""}
-    filters = "".join(sql for name, sql in _PAGE_FILTERS.items() if params[name] is not None)
+    sql, params = page_statement(query)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("SET enable_seqscan = off")
         conn.execute("SET enable_bitmapscan = off")
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + _SQL["deliveries_page"].replace("{filters}", filters),
-                                                     params))
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, params))
     assert f"Index Scan Backward using {index}" in plan, plan
     assert "Sort" not in plan, plan
