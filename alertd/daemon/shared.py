@@ -37,10 +37,11 @@ from alertd.settings import Settings, resolve_instance
 from alertd.store.base import StoreError, StoreUnavailable
 from alertd.store.postgres import PostgresStore
 
-__all__ = ["CLOCK_OFFSET", "HEARTBEAT", "SWEEP", "ClaimingDispatcher", "Shared", "open_shared"]
+__all__ = ["BEAT_STALE", "CLOCK_OFFSET", "HEARTBEAT", "SWEEP", "ClaimingDispatcher", "Shared", "open_shared"]
 
 HEARTBEAT = 2.0  # seconds between heartbeats (and between reconnect attempts during an outage, at most)
 SWEEP = 1.0  # seconds between sweeps
+BEAT_STALE = 15.0  # seconds since the last heartbeat that got through: past this the store counts as down
 CLOCK_OFFSET = timedelta(seconds=2)  # this host's clock further than this from the database's: a warning
 _OPEN_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 
@@ -93,6 +94,7 @@ class Shared:
         self.clock = clock
         self.wake = wake
         self.down_since: float | None = None  # monotonic; None: the database answers
+        self.beat_at = time.monotonic()  # the last heartbeat that got through (registering was one)
         self._offset_warned = False
         self._tasks: list[asyncio.Task[None]] = []
         engine.claims_resends = True
@@ -101,6 +103,16 @@ class Shared:
     @property
     def down(self) -> bool:
         return self.down_since is not None
+
+    def health(self) -> dict[str, Any]:
+        """For /healthz, without a round trip: the store is alive when the last heartbeat got through
+        less than BEAT_STALE seconds ago and no call has found the database unreachable since."""
+        ago = time.monotonic() - self.beat_at
+        out: dict[str, Any] = {"store": self.down_since is None and ago < BEAT_STALE, "instance": self.store.instance,
+                               "heartbeat_seconds_ago": round(ago, 3)}
+        if self.down_since is not None:
+            out["store_error"] = "StoreUnavailable"
+        return out
 
     @classmethod
     def start(cls, daemon: Any) -> Shared:
@@ -141,6 +153,7 @@ class Shared:
                 await asyncio.sleep(HEARTBEAT)
                 continue
             failures = 0
+            self.beat_at = time.monotonic()
             over = abs(beat.offset) > CLOCK_OFFSET  # warned of once, again only after it was back within bounds
             if over and not self._offset_warned:
                 _warn_offset(beat.offset)

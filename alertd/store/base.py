@@ -24,8 +24,8 @@ from typing import Protocol
 
 from alertd.core.state import Action, DeadlineState
 
-__all__ = ["FINAL_STATES", "OPEN_STATES", "Beat", "Claims", "Instance", "Mark", "NewRow", "Pair", "Row", "Store",
-           "StoreError", "StoreUnavailable"]
+__all__ = ["FINAL_STATES", "OPEN_STATES", "Beat", "Claims", "DeliveryQuery", "Instance", "Mark", "NewRow", "Pair",
+           "Row", "Store", "StoreError", "StoreUnavailable"]
 
 OPEN_STATES = ("pending", "sending")
 FINAL_STATES = ("sent", "failed", "superseded", "missed")
@@ -86,6 +86,17 @@ class NewRow:
     action_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Which deliveries `Store.deliveries` returns: all filters optional, pages newest change first."""
+
+    deadline: str | None = None
+    state: str | None = None
+    since: datetime | None = None  # changed at or after
+    after: tuple[datetime, str] | None = None  # the (updated_at, key) of the last row of the page before
+    limit: int = 100
+
+
 class Store(Protocol):
     """The state store's operations. Instants are aware UTC datetimes; `now` comes from the caller."""
 
@@ -131,6 +142,11 @@ class Store(Protocol):
 
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""
+
+    def deliveries(self, q: DeliveryQuery) -> list[Row]:
+        """Up to `q.limit` rows matching `q`, newest change first (`updated_at`, then key, both
+        descending): a page's last row is the cursor (`after`) of the next, so rows changed meanwhile
+        do not shift what follows. One short indexed statement on either engine."""
 
     def unfinished_for(self, pairs: Iterable[Pair]) -> list[Row]:
         """Rows still pending or sending of those deadlines and dues."""

@@ -48,6 +48,8 @@ from alertd.store.base import FINAL_STATES, OPEN_STATES, Mark, NewRow, Row
 from alertd.store.integrity import check_ledger
 from alertd.store.keys import KeyTable
 from alertd.store.ledger_state import LedgerError, StateTables
+from alertd.store.pages import DeliveryPages
+from alertd.store.rows import COLUMNS as _COLUMNS
 from alertd.store.rows import fmt, parse, row_from_sql, unreadable
 from alertd.store.sqlite_schema import SCHEMA_VERSION, upgrade
 from alertd.store.sqlwrites import execute_write, storage_error
@@ -61,8 +63,6 @@ RETRY_WRITE = 1.0  # seconds between attempts to write what the storage refused
 
 log = structlog.get_logger("alertd.store.ledger")
 
-_COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
-            "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, kind, action_id")
 
 
 def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
@@ -77,7 +77,7 @@ def _probe_write(conn: sqlite3.Connection, path: Path) -> None:
         raise LedgerError(f"cannot write ledger {path} ({exc}): fix its permissions or free disk space") from None
 
 
-class Ledger(StateTables, KeyTable):
+class Ledger(StateTables, KeyTable, DeliveryPages):
     """The SQLite ledger, a `Store` (base.py). Every method is one short transaction; reads use indexes."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:

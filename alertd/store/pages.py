@@ -1,4 +1,7 @@
-"""Deliveries page by page, filtered (the HTTP API's `GET /api/v1/deliveries`), from the SQLite ledger.
+"""Deliveries page by page, filtered (the HTTP API's `GET /api/v1/deliveries`): the SQLite half of
+`Store.deliveries` (base.py; the PostgreSQL half is `deliveries_page` in sql/postgres/queries.sql),
+and `delivery_item`, the JSON shape of a row that `alertd status --json`, the API and the status
+page share.
 
 Newest change first (`updated_at`, then key, both descending), so a page's last row is the cursor
 of the next one and rows changed meanwhile do not shift what follows. Writes the storage refused
@@ -7,48 +10,45 @@ and that are still held in memory are not seen here (they are seen once written)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from alertd.core.display import rfc3339
-from alertd.store.base import Row
-from alertd.store.ledger import _COLUMNS as COLUMNS
-from alertd.store.ledger import Ledger
-from alertd.store.rows import fmt
+from alertd.store.base import DeliveryQuery, Row
+from alertd.store.rows import COLUMNS, fmt
 
-__all__ = ["DeliveryQuery", "delivery_item", "delivery_page"]
+__all__ = ["DeliveryPages", "DeliveryQuery", "delivery_item"]
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryQuery:
-    deadline: str | None = None
-    state: str | None = None
-    since: datetime | None = None  # changed at or after
-    after: tuple[datetime, str] | None = None  # the (updated_at, key) of the last row of the page before
-    limit: int = 100
+class DeliveryPages:
+    """`deliveries()` of the `Store` protocol on the ledger's connection (a part of `Ledger`)."""
 
+    conn: sqlite3.Connection
 
-def delivery_page(ledger: Ledger, q: DeliveryQuery) -> list[Row]:
-    """Up to `q.limit` rows matching `q`, newest change first."""
-    where, args = [], []
-    if q.deadline is not None:
-        where.append("deadline_id = ?")
-        args.append(q.deadline)
-    if q.state is not None:
-        where.append("state = ?")
-        args.append(q.state)
-    if q.since is not None:
-        where.append("updated_at >= ?")
-        args.append(fmt(q.since))
-    if q.after is not None:
-        where.append("(updated_at < ? OR (updated_at = ? AND key < ?))")
-        args += [fmt(q.after[0]), fmt(q.after[0]), q.after[1]]
-    sql = f"SELECT {COLUMNS} FROM deliveries"  # noqa: S608 - the columns are ours; every value is a parameter
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY updated_at DESC, key DESC LIMIT ?"
-    return [ledger._row(r) for r in ledger.conn.execute(sql, [*args, q.limit])]
+    def _row(self, r: Sequence) -> Row: ...  # the ledger's: a Row, or LedgerError naming the bad column
+
+    def deliveries(self, q: DeliveryQuery) -> list[Row]:
+        """Up to `q.limit` rows matching `q`, newest change first."""
+        where, args = [], []
+        if q.deadline is not None:
+            where.append("deadline_id = ?")
+            args.append(q.deadline)
+        if q.state is not None:
+            where.append("state = ?")
+            args.append(q.state)
+        if q.since is not None:
+            where.append("updated_at >= ?")
+            args.append(fmt(q.since))
+        if q.after is not None:
+            where.append("(updated_at < ? OR (updated_at = ? AND key < ?))")
+            args += [fmt(q.after[0]), fmt(q.after[0]), q.after[1]]
+        sql = f"SELECT {COLUMNS} FROM deliveries"  # noqa: S608 - the columns are ours; every value is a parameter
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY updated_at DESC, key DESC LIMIT ?"
+        return [self._row(r) for r in self.conn.execute(sql, [*args, q.limit])]
 
 
 def delivery_item(row: Row) -> dict[str, Any]:

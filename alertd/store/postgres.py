@@ -22,13 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alertd import __version__
-from alertd.store.base import FINAL_STATES, Beat, Instance, Mark, NewRow, Row, StoreError
+from alertd.store.base import FINAL_STATES, Beat, DeliveryQuery, Instance, Mark, NewRow, Row, StoreError
 from alertd.store.keys import LINK_KEY, new_key
 from alertd.store.pgconn import Database, Target, Timeouts
 from alertd.store.pgschema import SCHEMA_VERSION, migrate, queries, version
 from alertd.store.pgstate import ACTION_COLUMNS, StateOps
 
-__all__ = ["DEAD_AFTER", "LEASE", "PostgresStore"]
+__all__ = ["DEAD_AFTER", "LEASE", "PostgresStore", "page_statement"]
 
 LEASE = timedelta(seconds=5)  # a claim's length; renewed every ~lease/3 while a send runs
 DEAD_AFTER = timedelta(seconds=10)  # an instance without a heartbeat this long is shown as dead
@@ -36,6 +36,9 @@ DEFAULT_TIMEOUTS = Timeouts()
 _CHUNK = 5000  # rows per statement for the bulk writes and reads: each statement stays short
 _COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
             "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, claimed_by, kind, action_id")
+_PAGE_FILTERS = {"deadline": " AND deadline_id = %(deadline)s", "state": " AND state = %(state)s",
+                 "since": " AND updated_at >= %(since)s"}  # deliveries_page's {filters}, in this order
+_FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the first page's cursor: after every row
 _FILL = {"{columns}": _COLUMNS, "{actions}": ACTION_COLUMNS,
          **{f"{{actions_{t}}}": ", ".join(f"{t}.{c}" for c in ACTION_COLUMNS.split(", ")) for t in "abc"}}
 
@@ -63,6 +66,14 @@ def _row(r: Sequence) -> Row:
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def page_statement(q: DeliveryQuery) -> tuple[str, dict]:
+    """`deliveries_page` with the conditions `q` names, and its parameters."""
+    params = {"deadline": q.deadline, "state": q.state, "since": q.since, "limit": q.limit,
+              "before": q.after[0] if q.after else _FAR, "before_key": q.after[1] if q.after else ""}
+    filters = "".join(sql for name, sql in _PAGE_FILTERS.items() if params[name] is not None)
+    return _SQL["deliveries_page"].replace("{filters}", filters), params
 
 
 class PostgresStore(StateOps):
@@ -188,6 +199,12 @@ class PostgresStore(StateOps):
 
     def counts(self) -> dict[str, int]:
         return dict(self._all("counts"))  # type: ignore[arg-type]
+
+    def deliveries(self, q: DeliveryQuery) -> list[Row]:
+        """Up to `q.limit` rows matching `q`, newest change first (base.py)."""
+        sql, params = page_statement(q)
+        with self.db.call("deliveries page") as conn:
+            return [_row(r) for r in conn.execute(sql, params).fetchall()]
 
     # -- writing ------------------------------------------------------------------------------
     def record(self, rows: Iterable[NewRow], *, now: datetime) -> None:

@@ -9,7 +9,10 @@ from pathlib import Path
 from alertd.store.base import Row
 from alertd.store.integrity import SCHEMAS
 
-__all__ = ["fmt", "parse", "row_from_sql", "unreadable"]
+__all__ = ["COLUMNS", "fmt", "parse", "row_from_sql", "unreadable"]
+
+COLUMNS = ("key, deadline_id, lead, due, channel, fire_at, state, reason, attempts, first_attempt_at, "
+           "last_attempt_at, sent_at, next_retry_at, last_error, updated_at, kind, action_id")
 
 
 def fmt(instant: datetime) -> str:

@@ -156,7 +156,7 @@ async def act(request: web.Request) -> web.Response:
     by = "".join(c for c in by if c.isprintable()) or LINK_BY
     now = ctx.now()
     act_ = ACTS[what]
-    recorded, _ = ctx.act(Action(d.id, d.due, act_, by, now, until=now + SNOOZE if act_ is Act.SNOOZE else None))
+    recorded, _ = await ctx.act(Action(d.id, d.due, act_, by, now, until=now + SNOOZE if act_ is Act.SNOOZE else None))
     _invalidate(request)
     log.info("link.used", deadline=d.id, act=what, recorded=recorded is not None)
     message = f"{DONE_WORDS[act_]} by {by}." if recorded is not None else "Nothing changed: it already was."

@@ -27,7 +27,7 @@ from alertd.core.overview import plan_item
 from alertd.core.planner import plan
 from alertd.core.state import Act, Action, Condition
 from alertd.store.base import FINAL_STATES, OPEN_STATES
-from alertd.store.pages import DeliveryQuery, delivery_item, delivery_page
+from alertd.store.pages import DeliveryQuery, delivery_item
 from alertd.web.context import CTX, WebContext
 from alertd.web.openapi import document
 from alertd.web.problems import problem
@@ -130,7 +130,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
                               since=_instant(q, "since"), after=after, limit=int_param(q, "limit", 100, 1, 1000))
     except ParamError as exc:
         return _unprocessable(exc)
-    rows = delivery_page(ctx.store, query)  # type: ignore[arg-type]
+    rows = await ctx.call(ctx.store.deliveries, query)
     nxt = None
     if len(rows) == query.limit:
         last = rows[-1]
@@ -204,7 +204,7 @@ async def act(request: web.Request) -> web.Response:
         return _unprocessable(exc)
     if d.status != "open":
         return problem(409, f"{d.id} is {d.status} in its config ({d.source}): change `status` there")
-    recorded, _ = ctx.act(Action(d.id, d.due, what, by, now, note=note, until=until))
+    recorded, _ = await ctx.act(Action(d.id, d.due, what, by, now, note=note, until=until))
     request.app[LISTING].invalidate()
     return web.json_response({"recorded": recorded is not None, "deadline": _one(ctx, d.id)})
 

@@ -3,8 +3,8 @@
 Routes come from the modules in `ROUTE_MODULES`, each exposing `add_routes(app)`; those in
 `OPTIONAL_ROUTE_MODULES` are added when the module exists (built on another branch: the signed
 action links of alertd/web/actions.py). Errors under /api/ are answered as problem+json, the others
-as short plain pages; an unexpected exception is logged (without the request's headers) and
-answered 500.
+as short plain pages; a shared database that does not answer is 503 with Retry-After; an
+unexpected exception is logged (without the request's headers) and answered 500.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 
 from alertd.core.links import mask
+from alertd.store.base import StoreUnavailable
 from alertd.web.auth import auth_middleware, is_api
 from alertd.web.context import CTX, WebContext
 from alertd.web.guard import GUARD, Guard, guard_middleware
@@ -61,6 +62,12 @@ async def _errors(request: web.Request,
             headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
             return problem(exc.status, exc.reason if exc.text is None else _plain(exc.text), headers=headers)
         raise
+    except StoreUnavailable as exc:  # a shared database that does not answer now: worth trying again
+        log.warning("http.store_unavailable", method=request.method, path=mask(request.path), error=str(exc))
+        if is_api(request.path):
+            return problem(503, "the database does not answer now; try again shortly", headers={"Retry-After": "5"})
+        return web.Response(status=503, text="503: the database does not answer now; try again shortly\n",
+                            headers={"Retry-After": "5"})
     except Exception:
         log.exception("http.error", method=request.method, path=mask(request.path))  # /a/TOKEN: a capability
         if is_api(request.path):

@@ -2,15 +2,19 @@
 
 Everything is read in the daemon's own thread and loop (handlers are coroutines in it): the
 engine's deadlines and states are the daemon's own, current up to its last pass. Handlers must
-not block: the alerts run in the same loop.
+not block: the alerts run in the same loop. So what they ask of the store goes through `call`,
+which on a shared PostgreSQL runs it in the daemon's store threads (a round trip, or up to the
+call deadline during an outage, when it raises StoreUnavailable: the app answers 503), and on the
+local SQLite ledger runs it in place (its connection belongs to this thread; a read is a few ms).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from aiohttp import web
@@ -25,6 +29,7 @@ from alertd.store.base import Store
 
 __all__ = ["CTX", "LOOP_STALE", "WebContext", "templates"]
 
+T = TypeVar("T")
 LOOP_STALE = 10.0  # seconds without a pass of the daemon's loop (it goes round every 250 ms) = not alive
 
 
@@ -71,12 +76,24 @@ class WebContext:
         """What people did, by deadline id, for each deadline's current due."""
         return self.daemon.engine.states
 
+    @property
+    def shared(self) -> bool:
+        """Whether the store is a database shared with other instances (PostgreSQL)."""
+        return self.daemon.shared is not None
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """`fn(*args, **kw)`, a store operation, without holding up the loop (module docstring)."""
+        if self.shared:
+            return await self.daemon.dispatcher.run(fn, *args, **kw)
+        return fn(*args, **kw)
+
     # -- acting -----------------------------------------------------------------------------------
-    def act(self, action: Action) -> tuple[Action | None, DeadlineState]:
+    async def act(self, action: Action) -> tuple[Action | None, DeadlineState]:
         """Record `action` as `alertd ack` does (`Store.act`), then have the daemon apply it at once:
         its own writes are not reported by the store's change descriptor, so the follower is run here
-        and the loop woken to re-arm its alarm."""
-        recorded, state = self.store.act(action)
+        and the loop woken to re-arm its alarm. On a shared database the other instances hear of it
+        from the database (its NOTIFY) and apply it the same way. Raises StoreUnavailable."""
+        recorded, state = await self.call(self.store.act, action)
         if recorded is not None:
             self.daemon.follower.apply(self.now())
             self.daemon.wake.set()
@@ -85,9 +102,13 @@ class WebContext:
     # -- health -----------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """`{"loop": bool, "store": bool, ...}`: the main loop went round lately, the store answers and
-        holds no writes it could not make."""
+        holds no writes it could not make. On a shared database, "answers" is the daemon's own view
+        (`Shared.health`: the last heartbeat got through and was recent), read without a round trip,
+        so a probe never waits on a database that does not answer."""
         since = time.monotonic() - self.daemon.last_pass
         loop_ok = since < LOOP_STALE and not self.daemon.stop_requested
+        if self.shared:
+            return {"loop": loop_ok, "loop_seconds_since_pass": round(since, 3), **self.daemon.shared.health()}
         try:
             self.store.get("")
             store_ok, error = getattr(self.store, "unwritten", 0) == 0, None

@@ -46,6 +46,7 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
 
 
 _ERRORS = {"401": _problem("no token, or not the API token"), "422": _problem("a parameter cannot be used")}
+_UNAVAILABLE = {"503": _problem("the shared database does not answer now: try again after Retry-After")}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
 _ID = {"name": "id", "in": "path", "required": True, "description": "the deadline's id", "schema": {"type": "string"}}
 
@@ -85,7 +86,10 @@ SCHEMAS: dict[str, Any] = {
         "alert_id": {"type": "string"}, "deadline": {"type": "string"}, "lead": {"type": "string"},
         "channel": {"type": "string"}, "fire_at": _INSTANT, "due": _INSTANT, "state": {"enum": _DELIVERY_STATES},
         "reason": _NULL_TEXT, "attempts": {"type": "integer", "minimum": 0}, "sent_at": _NULL_INSTANT,
-        "next_retry_at": _NULL_INSTANT, "updated_at": _INSTANT, "last_error": _NULL_TEXT, "kind": _NULL_TEXT}),
+        "next_retry_at": _NULL_INSTANT, "updated_at": _INSTANT, "last_error": _NULL_TEXT, "kind": _NULL_TEXT,
+        "by": {"type": "string", "description": "on a shared database: the instance that sent it, or holds it"}},
+        required=["alert_id", "deadline", "lead", "channel", "fire_at", "due", "state", "reason", "attempts", "sent_at",
+                  "next_retry_at", "updated_at", "last_error", "kind"]),
     "DeliveryList": _obj({"deliveries": {"type": "array", "items": _ref("Delivery")},
                           "next": {"type": ["string", "null"], "description": "the next page's URL"}}),
     "ActBody": _obj({"by": _BY_SCHEMA, "note": _NOTE_SCHEMA}, required=[]),
@@ -113,7 +117,7 @@ def _act(name: str, summary: str) -> dict[str, Any]:
         "responses": {"200": _json("recorded (or already in force)", _ref("ActResult")), **_ERRORS,
                       "404": _problem("no such deadline"), "409": _problem("the config says done or cancelled"),
                       "413": _problem("the body is larger than 64 KiB"),
-                      "415": _problem("the body is not application/json")}}}
+                      "415": _problem("the body is not application/json"), **_UNAVAILABLE}}}
 
 
 @cache
@@ -150,7 +154,7 @@ def document() -> dict[str, Any]:
                            _query("before", "only those changed before (with before_key: the last row of the "
                                   "page before; the `next` URL has both)", _INSTANT),
                            _query("before_key", "the alert_id of the page before's last row", {"type": "string"})],
-            "responses": {"200": _json("a page of deliveries", _ref("DeliveryList")), **_ERRORS}}},
+            "responses": {"200": _json("a page of deliveries", _ref("DeliveryList")), **_ERRORS, **_UNAVAILABLE}}},
     }
     return {
         "openapi": "3.1.0",

@@ -18,7 +18,7 @@ def operations(protocol: type) -> list[str]:
 def test_the_interface_names_the_operations_the_daemon_uses() -> None:
     assert {"see", "first_seen", "record", "apply_marks", "mark_retry", "finish", "get", "rows", "unfinished",
             "next", "recent", "failures", "counts", "close", "unfinished_for", "received_after_due", "act", "states",
-            "actions_after", "action", "changed", "link_key"} <= set(operations(Store))
+            "actions_after", "action", "changed", "link_key", "deliveries"} <= set(operations(Store))
     assert {"claim", "sweep", "start_sending", "renew", "release", "heartbeat", "instances", "stop"} <= set(
         operations(Claims))
 

@@ -38,7 +38,7 @@ def test_off_without_the_setting(daemon_factory, daemon_config, receiver):
 
 def test_health_is_down_when_the_loop_stalls_or_the_store_fails(tmp_path):
     ledger = Ledger.open(tmp_path / "ledger.sqlite3")
-    daemon = SimpleNamespace(ledger=ledger, last_pass=time.monotonic(), stop_requested=False)
+    daemon = SimpleNamespace(ledger=ledger, last_pass=time.monotonic(), stop_requested=False, shared=None)
     ctx = WebContext(daemon=daemon, loopback=True)  # type: ignore[arg-type]
     assert ctx.health()["loop"] and ctx.health()["store"]
     daemon.last_pass -= LOOP_STALE + 1

@@ -77,6 +77,15 @@ SELECT {columns} FROM alertd.deliveries ORDER BY updated_at DESC LIMIT %(limit)s
 -- name: failures
 SELECT {columns} FROM alertd.deliveries WHERE state IN ('failed', 'missed') ORDER BY updated_at DESC LIMIT %(limit)s
 
+-- name: deliveries_page
+-- A page of deliveries, newest change first, from the cursor of the page before (the far future for
+-- the first). The row comparison walks the (updated_at, key) index backwards, or with a deadline
+-- named the (deadline_id, updated_at, key) one (migration 004). `{filters}` is filled with the
+-- conditions the query names, from the fixed fragments in postgres.py; every value is a parameter.
+SELECT {columns} FROM alertd.deliveries
+WHERE (updated_at, key) < (%(before)s, %(before_key)s){filters}
+ORDER BY updated_at DESC, key DESC LIMIT %(limit)s
+
 -- name: counts
 SELECT state, count(*) FROM alertd.deliveries GROUP BY state
 
