@@ -1,0 +1,33 @@
+"""Attacks on the pages and the API of a real `alertd run`: who may read deadline data, and what
+every answer tells a browser."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.daemon.conftest import just_passed
+
+
+def _raw(url: str, request: bytes) -> str:
+    """Send `request` as is (bytes an HTTP client would refuse to send) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", int(url.rpartition(":")[2])), timeout=30) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_pages_served_without_the_token_only_to_a_loopback_host_name(served):
+    """With a token, a loopback server shows its pages without it to local clients; a page on another
+    site whose name was rebound to 127.0.0.1 (DNS rebinding) must not read them that way."""
+    s = served([just_passed("secret-merger", "Merger announcement")])
+    port = s.url.rpartition(":")[2]
+    with s.client(auth=False) as c:
+        assert c.get("/").status_code == 200  # a local browser, by 127.0.0.1
+        for path in ("/", "/metrics", "/?tag=x"):
+            rebound = c.get(path, headers={"Host": f"attacker.example:{port}"})
+            assert rebound.status_code == 421, path
+            assert "Merger" not in rebound.text and "secret-merger" not in rebound.text
+    with s.client() as c:  # the token is good from anywhere
+        assert c.get("/", headers={"Host": f"alertd.example:{port}"}).status_code == 200
