@@ -18,7 +18,6 @@ Tokens are compared in constant time and never logged, echoed or put in a page.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -84,14 +83,16 @@ def presented_token(request: web.Request) -> str | None:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside (UnicodeDecodeError)
             return None
         return decoded.partition(":")[2]
     return None
 
 
 def _matches(presented: str | None, token: str) -> bool:
-    return presented is not None and hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8"))
+    # A header's bytes that are not UTF-8 arrive as lone surrogates: kept, they match no token.
+    return presented is not None and hmac.compare_digest(presented.encode("utf-8", "surrogatepass"),
+                                                         token.encode("utf-8"))
 
 
 def is_api(path: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 
 from tests.daemon.conftest import just_passed
+from tests.web.conftest import TOKEN
 
 
 def _raw(url: str, request: bytes) -> str:
@@ -31,3 +32,14 @@ def test_pages_served_without_the_token_only_to_a_loopback_host_name(served):
             assert "Merger" not in rebound.text and "secret-merger" not in rebound.text
     with s.client() as c:  # the token is good from anywhere
         assert c.get("/", headers={"Host": f"alertd.example:{port}"}).status_code == 200
+
+
+def test_a_bearer_token_that_is_not_utf8_is_refused_not_an_error(served):
+    s = served([just_passed("report")])
+    for path, status in (("/api/v1/deadlines", 401), ("/", 200)):  # a page on loopback is open locally
+        for scheme in (b"Bearer", b"Basic"):
+            answer = _raw(s.url, b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          b"Authorization: " + scheme + b" \xff\xfe" + TOKEN.encode()[2:] + b"\r\n\r\n")
+            assert answer.startswith(f"HTTP/1.1 {status}"), (path, scheme, answer[:200])
+    s.daemon.stop()
+    assert not s.daemon.events("http.error")
