@@ -13,9 +13,13 @@ def _raw(url: str, request: bytes) -> str:
     """Send `request` as is (bytes an HTTP client would refuse to send) and read the whole answer."""
     with socket.create_connection(("127.0.0.1", int(url.rpartition(":")[2])), timeout=30) as sock:
         sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
+        return _read(sock)
+
+
+def _read(sock: socket.socket) -> str:
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -43,3 +47,24 @@ def test_a_bearer_token_that_is_not_utf8_is_refused_not_an_error(served):
             assert answer.startswith(f"HTTP/1.1 {status}"), (path, scheme, answer[:200])
     s.daemon.stop()
     assert not s.daemon.events("http.error")
+
+
+def test_every_answer_tells_the_browser_not_to_sniff_or_frame_it(served):
+    s = served([just_passed("report")])
+    with s.client() as c:
+        answers = {
+            "problem": c.get("/api/v1/deadlines/%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+            "json": c.get("/api/v1/deadlines"),
+            "openapi": c.get("/api/v1/openapi.json"),
+            "metrics": c.get("/metrics"),
+            "not found": c.get("/nothing-here"),
+            "page": c.get("/"),
+            "bad page parameter": c.get("/?page=x"),
+        }
+    with s.client(auth=False) as c:
+        answers |= {"healthz": c.get("/healthz"), "401": c.get("/api/v1/deadlines")}
+    for what, answer in answers.items():
+        assert answer.headers.get("x-content-type-options") == "nosniff", what
+        assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", ""), what
+        assert answer.headers.get("referrer-policy") == "no-referrer", what
+    assert answers["problem"].headers["content-type"] == "application/problem+json"
