@@ -3,9 +3,11 @@ every answer tells a browser."""
 
 from __future__ import annotations
 
+import json
 import socket
+from datetime import UTC, datetime, timedelta
 
-from tests.daemon.conftest import just_passed
+from tests.daemon.conftest import iso, just_passed
 from tests.web.conftest import TOKEN
 
 
@@ -68,3 +70,31 @@ def test_every_answer_tells_the_browser_not_to_sniff_or_frame_it(served):
         assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", ""), what
         assert answer.headers.get("referrer-policy") == "no-referrer", what
     assert answers["problem"].headers["content-type"] == "application/problem+json"
+
+
+def test_an_api_action_whose_body_arrives_after_a_reload_acts_on_the_due_loaded_then(
+        served, daemon_config, receiver):
+    """`POST .../ack` acts on the deadline's current due: the one loaded when the body has arrived and
+    the action is recorded, not a due a reload replaced while the body was on its way."""
+    due = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    deadline = {"id": "late-report", "title": "Late report", "due": iso(due), "remind": ["0"]}
+    s = served([deadline])
+    body = b'{"by": "desk"}'
+    head = (f"POST /api/v1/deadlines/late-report/ack HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", int(s.url.rpartition(":")[2])), timeout=30) as sock:
+        sock.sendall(head + body[:4])
+        with s.client() as c:  # answered after the head was sent: the server has read it and begun the POST
+            assert c.get("/healthz").status_code == 200
+        daemon_config(receiver.url, [{**deadline, "due": iso(due + timedelta(hours=2))}])
+        s.daemon.reload()
+        sock.sendall(body[4:])
+        answer = _read(sock)
+    assert answer.startswith("HTTP/1.1 200"), answer[:300]
+    result = json.loads(answer.partition("\r\n\r\n")[2])
+    assert result["recorded"] is True
+    assert result["deadline"]["due"] == (due + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert result["deadline"]["state"] == "acknowledged"
+    with s.client() as c:
+        assert c.get("/api/v1/deadlines/late-report").json()["state"] == "acknowledged"
