@@ -98,3 +98,23 @@ def test_an_api_action_whose_body_arrives_after_a_reload_acts_on_the_due_loaded_
     assert result["deadline"]["state"] == "acknowledged"
     with s.client() as c:
         assert c.get("/api/v1/deadlines/late-report").json()["state"] == "acknowledged"
+
+
+def _script_src(answer) -> str:
+    policy = dict(p.strip().split(" ", 1) for p in answer.headers["content-security-policy"].split(";"))
+    return policy["script-src"]
+
+
+def test_pages_run_only_their_own_script_not_any_inline_one(served):
+    """The CSP names each answer's script by a fresh nonce: markup that escaped the templates could
+    not run a script of its own (no 'unsafe-inline')."""
+    s = served([just_passed("report")])
+    with s.client() as c:
+        first, second = c.get("/"), c.get("/")
+        refused = c.get("/a/not-a-token")
+    sources = [_script_src(a) for a in (first, second, refused)]
+    assert not any("unsafe-inline" in src for src in sources), sources
+    nonce = sources[0].removeprefix("'nonce-").removesuffix("'")
+    assert sources[0] != sources[1] and len(nonce) >= 16
+    assert f'<script nonce="{nonce}">' in first.text
+    assert first.text.count("<script") == 1
