@@ -133,9 +133,13 @@ async def show(request: web.Request) -> web.Response:
 @public
 async def act(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
+    # Checked before the body is read (a bad link is refused at once, not after a body that may never
+    # come), and again once the form is in, with no wait before the action is recorded: a reload while
+    # the body arrived may have changed the due (the link is then useless) or removed the deadline.
+    claim = _claim_or_refusal(request, ctx)
+    if isinstance(claim, web.Response):
+        return claim
     form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
-    # Checked once the form is in, with no wait before the action is recorded: a reload while the body
-    # arrives may have changed the due (the link is then useless) or removed the deadline.
     claim = _claim_or_refusal(request, ctx)
     if isinstance(claim, web.Response):
         return claim

@@ -81,3 +81,18 @@ def test_a_deadline_removed_while_the_form_is_still_arriving_is_a_refusal_not_an
     assert "403 · other_deadline" in answer
     assert _actions_recorded(tmp_path / "state") == 0
     assert not s.daemon.events("http.error")
+
+
+def test_a_bad_link_is_refused_before_its_body_is_read(idle, tmp_path):
+    """A POST to a link that is no link is answered at once, without waiting for a body: else a few
+    clients that announce a body and never send it would hold every turn the server answers in."""
+    s, token, _, _ = idle()
+    bad = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
+    for path in ("/a/not-a-token", f"/a/{bad}"):
+        head = (f"POST {path} HTTP/1.1\r\nHost: {s.url.removeprefix('http://')}\r\nConnection: close\r\n"
+                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", int(s.url.rpartition(":")[2])), timeout=30) as sock:
+            sock.sendall(head)  # and no body: the answer must not need it
+            answer = sock.recv(65536).decode("utf-8", "replace")
+        assert answer.startswith("HTTP/1.1 403"), (path, answer[:200])
+    assert _actions_recorded(tmp_path / "state") == 0
