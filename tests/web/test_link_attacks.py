@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from alertd.core.links import sign
+from alertd.web.guard import ANSWERING
 from tests.daemon.conftest import iso, just_passed
 from tests.web.test_action_links import _actions_recorded, _key
 
@@ -83,16 +84,23 @@ def test_a_deadline_removed_while_the_form_is_still_arriving_is_a_refusal_not_an
     assert not s.daemon.events("http.error")
 
 
-def test_a_bad_link_is_refused_before_its_body_is_read(idle, tmp_path):
-    """A POST to a link that is no link is answered at once, without waiting for a body: else a few
-    clients that announce a body and never send it would hold every turn the server answers in."""
+def test_bodies_sent_slowly_or_never_hold_no_turn_and_time_out(idle, tmp_path):
+    """More clients than the server answers at once (ANSWERING) post a link, good or not, announce a
+    body and send one byte of it: the page and /healthz are still answered, and each of them gets 408."""
     s, token, _, _ = idle()
-    bad = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
-    for path in ("/a/not-a-token", f"/a/{bad}"):
-        head = (f"POST {path} HTTP/1.1\r\nHost: {s.url.removeprefix('http://')}\r\nConnection: close\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n").encode()
-        with socket.create_connection(("127.0.0.1", int(s.url.rpartition(":")[2])), timeout=30) as sock:
-            sock.sendall(head)  # and no body: the answer must not need it
-            answer = sock.recv(65536).decode("utf-8", "replace")
-        assert answer.startswith("HTTP/1.1 403"), (path, answer[:200])
+    slow = [socket.create_connection(("127.0.0.1", int(s.url.rpartition(":")[2])), timeout=60)
+            for _ in range(ANSWERING + 2)]
+    try:
+        for i, sock in enumerate(slow):
+            path = f"/a/{token}" if i % 2 else "/a/not-a-token"
+            sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {s.url.removeprefix('http://')}\r\nContent-Type: "
+                          "application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nd").encode())
+        with httpx.Client(base_url=s.url, timeout=30) as c:
+            assert c.get("/healthz").status_code == 200
+            assert c.get(f"/a/{token}").status_code == 200
+        for sock in slow:
+            assert sock.recv(65536).decode("utf-8", "replace").startswith("HTTP/1.1 408")
+    finally:
+        for sock in slow:
+            sock.close()
     assert _actions_recorded(tmp_path / "state") == 0
