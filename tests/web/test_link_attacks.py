@@ -104,3 +104,24 @@ def test_bodies_sent_slowly_or_never_hold_no_turn_and_time_out(idle, tmp_path):
         for sock in slow:
             sock.close()
     assert _actions_recorded(tmp_path / "state") == 0
+
+
+def test_a_link_for_the_due_before_a_reload_is_refused_and_no_method_but_post_acts(
+        idle, daemon_config, receiver, tmp_path):
+    s, token, due, deadline = idle()
+    with httpx.Client(base_url=s.url, timeout=30) as c:
+        for method, path, headers in (
+                ("HEAD", f"/a/{token}?do=ack", {}),
+                ("GET", f"/a/{token}?do=ack&_method=POST", {"X-HTTP-Method-Override": "POST"}),
+                ("OPTIONS", f"/a/{token}?do=ack", {}),
+                ("PUT", f"/a/{token}?do=ack", {}),
+                ("DELETE", f"/a/{token}", {})):
+            answer = c.request(method, path, headers=headers)
+            assert answer.status_code in (200, 405), (method, answer.status_code)
+        assert _actions_recorded(tmp_path / "state") == 0
+        daemon_config(receiver.url, [{**deadline, "due": iso(due + timedelta(minutes=1))}])
+        s.daemon.reload()
+        for method in ("GET", "POST"):
+            answer = c.request(method, f"/a/{token}?do=ack")
+            assert answer.status_code == 403 and "403 · other_due" in answer.text, method
+    assert _actions_recorded(tmp_path / "state") == 0
