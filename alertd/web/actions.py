@@ -133,11 +133,17 @@ async def show(request: web.Request) -> web.Response:
 @public
 async def act(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
+    # Checked before the body is read (a bad link is refused at once, not after a body that may never
+    # come), and again once the form is in, with no wait before the action is recorded: a reload while
+    # the body arrived may have changed the due (the link is then useless) or removed the deadline.
+    claim = _claim_or_refusal(request, ctx)
+    if isinstance(claim, web.Response):
+        return claim
+    form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
     claim = _claim_or_refusal(request, ctx)
     if isinstance(claim, web.Response):
         return claim
     token = request.match_info["token"]
-    form = await request.post() if request.content_type == "application/x-www-form-urlencoded" else {}
     browser = "Origin" in request.headers or "Sec-Fetch-Site" in request.headers
     if _cross_site(request, ctx) or (browser and form.get("token") != token):
         log.warning("link.cross_site_refused", deadline=claim.deadline_id)

@@ -202,6 +202,9 @@ async def act(request: web.Request) -> web.Response:
         until = _until(body, now) if what is Act.SNOOZE else None
     except ParamError as exc:
         return _unprocessable(exc)
+    d = ctx.deadlines.get(d.id)  # as loaded now: a reload while the body arrived may have changed its due
+    if d is None:
+        return problem(404, f"no deadline {request.match_info['id']!r} is loaded")
     if d.status != "open":
         return problem(409, f"{d.id} is {d.status} in its config ({d.source}): change `status` there")
     recorded, _ = await ctx.act(Action(d.id, d.due, what, by, now, note=note, until=until))

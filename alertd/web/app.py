@@ -35,6 +35,7 @@ def create_app(ctx: WebContext) -> web.Application:
     app = web.Application(middlewares=[guard_middleware, _errors, auth_middleware], client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[GUARD] = Guard()  # its factory is the server's, set once the runner has made it (server.py)
+    app.on_response_prepare.append(_browser_headers)
     for name in ROUTE_MODULES:
         importlib.import_module(name).add_routes(app)
     for name in OPTIONAL_ROUTE_MODULES:
@@ -77,3 +78,14 @@ async def _errors(request: web.Request,
 
 def _plain(text: str) -> str:
     return text.split(": ", 1)[-1].strip() or text
+
+
+# Every answer, not only the pages (which carry their own CSP: context.py): a browser must not
+# sniff JSON or text into HTML, frame it, or tell another site the URL it came from.
+_BROWSER_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                    "X-Frame-Options": "DENY", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+
+
+async def _browser_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in _BROWSER_HEADERS.items():
+        response.headers.setdefault(name, value)

@@ -6,9 +6,10 @@
 - With a token, the API always needs it; pages need it when the server listens on an address
   that is not loopback, or when the request came through a reverse proxy (it carries Forwarded,
   X-Forwarded-For or X-Real-IP: the proxy's clients are not local). Without a token the server
-  listens on loopback only (server.py refuses anything else), and then answers only requests
-  whose Host is a loopback name and that no proxy forwarded (a web page elsewhere cannot reach it
-  through DNS rebinding).
+  listens on loopback only (server.py refuses anything else). Whatever is answered without the
+  token (pages on loopback, with or without one set) goes only to requests whose Host is a
+  loopback name and that no proxy forwarded (a web page elsewhere cannot read it through DNS
+  rebinding); others get 421.
 - /healthz is open (it says up or down, nothing else). A handler marked `@public` does its own
   authentication (a signed link) and is let through.
 Tokens are compared in constant time and never logged, echoed or put in a page.
@@ -17,7 +18,6 @@ Tokens are compared in constant time and never logged, echoed or put in a page.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -83,14 +83,16 @@ def presented_token(request: web.Request) -> str | None:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside (UnicodeDecodeError)
             return None
         return decoded.partition(":")[2]
     return None
 
 
 def _matches(presented: str | None, token: str) -> bool:
-    return presented is not None and hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8"))
+    # A header's bytes that are not UTF-8 arrive as lone surrogates: kept, they match no token.
+    return presented is not None and hmac.compare_digest(presented.encode("utf-8", "surrogatepass"),
+                                                         token.encode("utf-8"))
 
 
 def is_api(path: str) -> bool:
@@ -104,14 +106,16 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if path in OPEN_PATHS or getattr(_target(handler, request), "alertd_public", False):
         return await handler(request)
     proxied = any(h in request.headers for h in _PROXY_HEADERS)
-    if ctx.token is None:  # loopback only (server.py): refuse a Host that is not loopback (DNS rebinding)
-        if _host_name(request.host or "") not in _LOOPBACK_HOSTS or proxied:
-            return _refused(path, 421, "without ALERTD_API_TOKEN this server answers only local clients that "
-                                       "name it by a loopback address (no proxies)")
-        return await handler(request)
-    needed = is_api(path) or not ctx.loopback or proxied  # through a proxy a client is not local
-    if needed and not _matches(presented_token(request), ctx.token):
-        return _refused(path, 401, "this needs the API token (Authorization: Bearer TOKEN)")
+    if ctx.token is not None:
+        if _matches(presented_token(request), ctx.token):
+            return await handler(request)
+        if is_api(path) or not ctx.loopback or proxied:  # through a proxy a client is not local
+            return _refused(path, 401, "this needs the API token (Authorization: Bearer TOKEN)")
+    # Served without the token: loopback only (server.py), and only to a client that names this server
+    # by a loopback address, so a page elsewhere whose name was rebound to 127.0.0.1 cannot read it.
+    if _host_name(request.host or "") not in _LOOPBACK_HOSTS or proxied:
+        return _refused(path, 421, "without the API token this server answers only local clients that "
+                                   "name it by a loopback address (no proxies)")
     return await handler(request)
 
 

@@ -9,6 +9,8 @@ wraps each connection's protocol:
   1,024): the next one is closed at once, without a byte read;
 - a connection must start a request within `HEAD_SECONDS` of opening, or of the end of its last
   one (`request_started` / `request_done` are called by the app's middleware), else it is closed;
+- a request's body (64 KiB at most) is read before the request waits for its turn, and must
+  arrive within `HEAD_SECONDS` (else 408): a client that sends it slowly, or never, holds no turn;
 - no connection lives longer than `LIFE_SECONDS` (the status page polls; nothing streams);
 - at most `ANSWERING` requests are answered at once, and while the daemon is sending alerts or
   about to (`give_way`) none starts and no connection is read from, for up to 2 s at a time: the
@@ -24,6 +26,9 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from aiohttp import web
+
+from alertd.web.auth import is_api
+from alertd.web.problems import problem
 
 __all__ = ["GUARD", "HEAD_SECONDS", "LIFE_SECONDS", "Guard", "connection_limit", "guard_middleware"]
 
@@ -202,6 +207,13 @@ class _Guarded(asyncio.Protocol):
 GUARD = web.AppKey("alertd_guard", Guard)
 
 
+def _too_large(request: web.Request) -> web.Response:
+    detail = f"the body is over {request.client_max_size // 1024} KiB"
+    if is_api(request.path):
+        return problem(413, detail, headers={"Connection": "close"})
+    return web.Response(status=413, text=f"413: {detail}\n", headers={"Connection": "close"})
+
+
 @web.middleware
 async def guard_middleware(request: web.Request,
                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -211,6 +223,15 @@ async def guard_middleware(request: web.Request,
         return await handler(request)
     guard.request_started(request.transport)
     try:
+        if request.body_exists:  # read before taking a turn: a slow body must hold none
+            try:
+                async with asyncio.timeout(guard.head_seconds):
+                    await request.read()
+            except TimeoutError:
+                return web.Response(status=408, text="408: the request's body did not arrive in time\n",
+                                    headers={"Connection": "close"})
+            except web.HTTPRequestEntityTooLarge:
+                return _too_large(request)
         await guard.turn()
         try:
             return await handler(request)
