@@ -24,6 +24,7 @@ from aiohttp import web
 
 from alertd.core.display import due_text, rfc3339_seconds, when_text
 from alertd.core.links import Claim, Refusal, Refused, verify
+from alertd.core.model import Deadline
 from alertd.core.overview import deadline_item
 from alertd.core.state import Act, Action
 from alertd.core.zones import get_zone
@@ -84,8 +85,10 @@ def _claim_or_refusal(request: web.Request, ctx: WebContext) -> Claim | web.Resp
 
 
 def _view(ctx: WebContext, claim: Claim, token: str, *, chosen: str | None = None, message: str | None = None,
-          status: int = 200) -> web.Response:
-    d = ctx.deadlines[claim.deadline_id]
+          status: int = 200, deadline: Deadline | None = None) -> web.Response:
+    # `deadline`: the one acted on, kept across the store call's await (a reload meanwhile may
+    # have removed it from ctx.deadlines; the answer still describes what was done).
+    d = deadline if deadline is not None else ctx.deadlines[claim.deadline_id]
     held = ctx.states.get(d.id)
     item = deadline_item(d, held, now=ctx.now())
     act = None if held is None else {"acknowledged": held.acked, "snoozed": held.snoozed,
@@ -166,7 +169,7 @@ async def act(request: web.Request) -> web.Response:
     _invalidate(request)
     log.info("link.used", deadline=d.id, act=what, recorded=recorded is not None)
     message = f"{DONE_WORDS[act_]} by {by}." if recorded is not None else "Nothing changed: it already was."
-    return _view(ctx, claim, token, message=message)
+    return _view(ctx, claim, token, message=message, deadline=d)
 
 
 def _invalidate(request: web.Request) -> None:
