@@ -108,6 +108,12 @@ def test_on_a_non_loopback_address_the_page_needs_the_token(served):
         assert page.status_code == 200 and 'data-id="report"' in page.text
         assert TOKEN not in page.text
         assert c.get("/", auth=("wall", "not-the-token-at-all")).status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert c.get("/metrics", headers=bearer).status_code == 200  # pages take Bearer as well (Prometheus)
+        assert c.get("/metrics", auth=("prometheus", TOKEN)).status_code == 200
+        api = c.get("/api/v1/deadlines", auth=("wall", TOKEN))  # the API takes Bearer only
+        assert api.status_code == 401 and api.headers["www-authenticate"].startswith("Bearer")
+        assert c.get("/api/v1/deadlines", headers=bearer).status_code == 200
 
 
 def test_without_a_token_only_loopback_host_names_are_answered(served):
