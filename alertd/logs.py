@@ -4,6 +4,8 @@ JSON when standard error is not a terminal or under journald (`JOURNAL_STREAM`),
 console lines on a terminal. Event names are stable (`alert.sent`, `alert.failed`,
 `alert.retry`, `alert.superseded`, `alert.missed`, `config.reloaded`, `config.reload_failed`,
 `daemon.ready`, `daemon.stopping`, `clock.jumped`, ...): tests and operators match on them.
+An event logged with its exception (`log.exception`) carries `error_type`, `error` and `traceback`
+as text, redacted like every value (in JSON the traceback stays on the event's one line).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
@@ -18,9 +21,32 @@ import structlog
 
 from alertd.redact import Redactor
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "exception_fields"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def _exception(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """`exc_info` (as `log.exception` sets it) as text values the Redactor then scrubs: the exception's
+    type, message and traceback. No renderer sees the exception itself (a rich console traceback
+    would show local variables, secrets among them)."""
+    exc_info = event.pop("exc_info", None)
+    if isinstance(exc_info, BaseException):
+        exc: BaseException | None = exc_info
+    elif isinstance(exc_info, tuple):
+        exc = exc_info[1]
+    else:
+        exc = sys.exc_info()[1] if exc_info else None
+    if exc is not None:
+        for key, value in exception_fields(exc).items():
+            event.setdefault(key, value)
+    return event
+
+
+def exception_fields(exc: BaseException) -> dict[str, str]:
+    """An exception as the fields of a log event: `error_type`, `error` (its message), `traceback`."""
+    return {"error_type": type(exc).__qualname__, "error": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)).rstrip("\n")}
 
 
 def _redacting(redact: Redactor):
@@ -57,6 +83,7 @@ def configure_logging(level: str, fmt: str, redact: Redactor, stream: TextIO | N
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _exception,
             _redacting(redact),
             renderer,
         ],

@@ -4,7 +4,7 @@ Routes come from the modules in `ROUTE_MODULES`, each exposing `add_routes(app)`
 `OPTIONAL_ROUTE_MODULES` are added when the module exists (built on another branch: the signed
 action links of alertd/web/actions.py). Errors under /api/ are answered as problem+json, the others
 as short plain pages; a shared database that does not answer is 503 with Retry-After; an
-unexpected exception is logged (without the request's headers) and answered 500.
+unexpected exception is logged with its traceback (without the request's headers) and answered 500.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import structlog
 from aiohttp import web
 
 from alertd.core.links import mask
+from alertd.logs import exception_fields
 from alertd.store.base import StoreUnavailable
 from alertd.web.auth import auth_middleware, is_api
 from alertd.web.context import CTX, WebContext
@@ -69,8 +70,9 @@ async def _errors(request: web.Request,
             return problem(503, "the database does not answer now; try again shortly", headers={"Retry-After": "5"})
         return web.Response(status=503, text="503: the database does not answer now; try again shortly\n",
                             headers={"Retry-After": "5"})
-    except Exception:
-        log.exception("http.error", method=request.method, path=mask(request.path))  # /a/TOKEN: a capability
+    except Exception as exc:  # why, with its traceback; /a/TOKEN is a capability, in the path or the text
+        log.error("http.error", method=request.method, path=mask(request.path),
+                  **{k: mask(v) for k, v in exception_fields(exc).items()})
         if is_api(request.path):
             return problem(500, "the server failed to answer; the daemon's log says why")
         return web.Response(status=500, text="500: the server failed to answer; the daemon's log says why\n")

@@ -1,8 +1,8 @@
 """Who may see what: the API token and the middleware that asks for it.
 
 - ALERTD_API_TOKEN, else the systemd credential `api-token` (`$CREDENTIALS_DIRECTORY/api-token`),
-  is the one token. The API takes it as `Authorization: Bearer TOKEN`; pages also take it as the
-  password of HTTP Basic authentication (any user name), which browsers ask for and remember.
+  is the one token. The API takes it as `Authorization: Bearer TOKEN` only; pages also take it as
+  the password of HTTP Basic authentication (any user name), which browsers ask for and remember.
 - With a token, the API always needs it; pages need it when the server listens on an address
   that is not loopback, or when the request came through a reverse proxy (it carries Forwarded,
   X-Forwarded-For or X-Real-IP: the proxy's clients are not local). Without a token the server
@@ -75,12 +75,13 @@ def public(handler: Handler) -> Handler:
 
 
 def presented_token(request: web.Request) -> str | None:
-    """The token a request carries: a Bearer token, or the password of Basic authentication."""
+    """The token a request carries: a Bearer token, or (pages only, not the API) the password of
+    Basic authentication."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
         return value.strip()
-    if scheme.lower() == "basic":
+    if scheme.lower() == "basic" and not is_api(request.path):  # the API is documented as Bearer: one form
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 inside (UnicodeDecodeError)

@@ -3,7 +3,9 @@
 `WebServer.bind(settings)` is called by `alertd run` before the daemon starts: it reads
 ALERTD_HTTP_ADDR, the token, and binds the socket, so a bad address, a taken port or a
 non-loopback address without a token stops the start with one clear line (exit 78) before
-anything is written. `start(daemon)` then serves on that socket from the daemon's event loop.
+anything is written. Without a token but with an ALERTD_PUBLIC_URL elsewhere (a reverse proxy,
+presumably) it starts, and warns (`http.no_token_behind_public_url`). `start(daemon)` then serves
+on that socket from the daemon's event loop.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
@@ -38,9 +41,10 @@ class WebSetupError(Exception):
 
 
 class WebServer:
-    def __init__(self, sock: socket.socket, *, token: str | None) -> None:
+    def __init__(self, sock: socket.socket, *, token: str | None, public_url: str | None = None) -> None:
         self.sock = sock
         self.token = token
+        self.public_url = public_url
         host, port = sock.getsockname()[:2]
         self.host, self.port = host, port
         self.loopback = ipaddress.ip_address(host).is_loopback
@@ -72,7 +76,7 @@ class WebServer:
         except OSError as exc:
             sock.close()
             raise WebSetupError(f"{SETTING} {addr!r}: cannot listen: {listen_failure(exc)}") from None
-        return cls(sock, token=token)
+        return cls(sock, token=token, public_url=settings.public_url)
 
     @property
     def url(self) -> str:
@@ -92,6 +96,12 @@ class WebServer:
         guard.give_way(lambda: _sending(daemon))
         log.info("http.listening", url=self.url, loopback=self.loopback, token=self.token is not None,
                  max_connections=guard.limit)
+        if self.token is None and self.public_url and not _loopback_url(self.public_url):
+            log.warning("http.no_token_behind_public_url", public_url=self.public_url,
+                        summary="ALERTD_PUBLIC_URL names another host, so a reverse proxy probably serves these "
+                                "pages, and no API token is set: a proxy that forwards without X-Forwarded-For "
+                                "or Host looks like a local browser and would expose them to anyone it serves. "
+                                "Set ALERTD_API_TOKEN (or the credential api-token)")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -102,6 +112,17 @@ class WebServer:
             await self._runner.cleanup()  # ends the open ones
             self._runner = None
         self.sock.close()
+
+
+def _loopback_url(url: str) -> bool:
+    """Whether `url` names this machine (localhost or a loopback address)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _sending(daemon: Any) -> bool:

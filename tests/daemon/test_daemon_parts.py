@@ -78,6 +78,25 @@ def test_the_log_is_json_under_journald_even_on_a_terminal():
     assert json.loads(out.getvalue())["event"] == "daemon.ready"
 
 
+def test_a_logged_exception_is_text_redacted_also_on_a_console():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    secret = "hunter2-" + "0123456789abcdef"
+    for fmt in ("json", "console"):
+        out = Tty()
+        configure_logging("info", fmt, Redactor([secret]), stream=out, env={})
+        try:
+            password = secret  # a local variable: a rich traceback would print it
+            raise RuntimeError(f"cannot log in with {password}")
+        except RuntimeError:
+            structlog.get_logger("t").exception("http.error")
+        text = out.getvalue()
+        assert secret not in text and "cannot log in with [redacted]" in text and "RuntimeError" in text
+        assert "test_a_logged_exception_is_text_redacted_also_on_a_console" in text  # the traceback
+
+
 def test_group_commit_records_marks_of_one_iteration_together(tmp_path):
     with Ledger.open(tmp_path / "ledger.sqlite3") as led:
         led.record([NewRow(f"k{i}", "d", "PT0S", NOW, "c", NOW, "pending") for i in range(50)], now=NOW)

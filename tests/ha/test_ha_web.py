@@ -8,6 +8,7 @@ opened and used on the other, and the ack recorded there stops the repeats whoev
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -144,6 +145,8 @@ def test_a_link_sent_by_one_instance_opens_and_acts_on_the_other_and_the_repeats
     assert (item["state"], item["by"]) == ("acknowledged", "link")
     assert page.status_code == 200, page.text
     assert "Late report" in page.text and f"sent · <bdi>{LATE}</bdi>" in page.text
+    shown_by = re.findall(r'<small class="by">by <bdi>([^<]*)</bdi></small>', page.text)  # who sent each, muted
+    assert shown_by and set(shown_by) <= {"a", "b"}
     for s in (a, b):
         assert s.daemon.stop() == 0
 

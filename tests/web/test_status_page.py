@@ -9,6 +9,9 @@ from html.parser import HTMLParser
 
 import httpx
 
+from alertd.store.base import Row
+from alertd.store.pages import delivery_item
+from alertd.web.context import templates
 from tests.daemon.conftest import iso, just_passed
 from tests.web.conftest import TOKEN
 
@@ -105,6 +108,12 @@ def test_on_a_non_loopback_address_the_page_needs_the_token(served):
         assert page.status_code == 200 and 'data-id="report"' in page.text
         assert TOKEN not in page.text
         assert c.get("/", auth=("wall", "not-the-token-at-all")).status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert c.get("/metrics", headers=bearer).status_code == 200  # pages take Bearer as well (Prometheus)
+        assert c.get("/metrics", auth=("prometheus", TOKEN)).status_code == 200
+        api = c.get("/api/v1/deadlines", auth=("wall", TOKEN))  # the API takes Bearer only
+        assert api.status_code == 401 and api.headers["www-authenticate"].startswith("Bearer")
+        assert c.get("/api/v1/deadlines", headers=bearer).status_code == 200
 
 
 def test_without_a_token_only_loopback_host_names_are_answered(served):
@@ -125,3 +134,27 @@ def test_behind_a_reverse_proxy_the_page_needs_the_token(served):
         for header in ("Forwarded", "X-Forwarded-For", "X-Real-IP"):
             assert c.get("/", headers={header: "for=203.0.113.9"}).status_code == 401
         assert c.get("/", headers={"X-Forwarded-For": "203.0.113.9"}, auth=("wall", TOKEN)).status_code == 200
+
+
+def _render_deliveries(rows):
+    items = [delivery_item(r) for r in rows]
+    return templates().get_template("status.html").render(
+        csp_nonce="n", rows=[], total=0, all_total=0, tags=[], tag=None, page=1, pages=1, per_page=50,
+        counts={"overdue": 0, "hour": 0}, failures=[i for i in items if i["state"] == "failed"], recent=items,
+        link=lambda **_: "/", now="", now_ms=0, poll_ms=15000)
+
+
+def test_deliveries_on_a_shared_database_show_the_instance_that_sent_them():
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def row(key, state, by):
+        return Row(key, "report", "PT0S", at, "hook", at, state, "permanent" if state == "failed" else None, 1,
+                   at, at, at if state == "sent" else None, None, None, at, claimed_by=by)
+
+    html = _render_deliveries([row("k1", "sent", "desk-2 <b>"), row("k2", "failed", "desk-1"),
+                               row("k3", "sent", None)])  # one database's instance, or an older row: no `by`
+    recent = html.split("Recent deliveries")[1]
+    failed = html.split("Failed deliveries")[1].split("Recent deliveries")[0]
+    assert recent.count('class="by"') == 2 and 'by <bdi>desk-2 &lt;b&gt;</bdi>' in recent
+    assert 'class="by">by <bdi>desk-1</bdi>' in failed
+    assert "by <bdi>None</bdi>" not in html and html.count('class="by"') == 3

@@ -94,3 +94,21 @@ def test_sigterm_stops_the_server_and_the_daemon_cleanly(served):
     s.daemon.wait_event("daemon.stopped")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+@pytest.mark.parametrize(("public_url", "token", "warned"), [
+    ("https://alertd.example.org/desk", None, True),  # a proxy serves it: a bare proxy_pass would expose the pages
+    ("https://alertd.example.org/desk", TOKEN, False),
+    ("http://localhost:8080", None, False),  # links only for this machine
+    ("http://[::1]:8080", None, False),
+])
+def test_a_public_url_elsewhere_without_a_token_warns_at_start(served, public_url, token, warned):
+    s = served([just_passed("report")], token=token, env={"ALERTD_PUBLIC_URL": public_url})
+    events = s.daemon.events("http.no_token_behind_public_url")
+    assert bool(events) == warned
+    if warned:
+        [event] = events
+        assert event["level"] == "warning" and event["public_url"] == public_url
+        assert "X-Forwarded-For" in event["summary"] and "ALERTD_API_TOKEN" in event["summary"]
+    with s.client(auth=False) as c:  # the start was not refused
+        assert c.get("/healthz").status_code == 200
