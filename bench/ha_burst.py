@@ -70,11 +70,12 @@ class Database:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def start(config: Path, db: Database | None, names: str, timeout: float) -> list[Spawned]:
+def start(config: Path, db: Database | None, names: str, timeout: float,
+          extra: dict[str, str] | None = None) -> list[Spawned]:
     """Instances on `config`: one on SQLite (db None) or one per name on the database; all READY."""
     out = []
     for name in names:
-        env = {} if db is None else {"ALERTD_DATABASE_URL": db.url, "ALERTD_INSTANCE": name}
+        env = {**(extra or {}), **({} if db is None else {"ALERTD_DATABASE_URL": db.url, "ALERTD_INSTANCE": name})}
         spawned, run = spawn_until_ready(lambda _: alertd_command(config), timeout, env=env)
         out.append(spawned)
         if run.ready is None:
@@ -84,13 +85,14 @@ def start(config: Path, db: Database | None, names: str, timeout: float) -> list
     return out
 
 
-def burst(n: int, receiver: Receiver, db: Database | None) -> dict[str, float | int | None]:
+def burst(n: int, receiver: Receiver, db: Database | None,
+          extra: dict[str, str] | None = None) -> dict[str, float | int | None]:
     receiver.reset()
     receiver.delay = 0.05
     names = "a" if db is None else "abc"
     instant = datetime.fromtimestamp(int(time.time()) + 25 + 5 * len(names), UTC)
     directory = gen.generate_burst(WORK / f"ha-burst-{len(names)}", n, at=instant, url=receiver.url)
-    spawned = start(directory / "alertd", db, names, timeout=instant.timestamp() - time.time() - 2)
+    spawned = start(directory / "alertd", db, names, timeout=instant.timestamp() - time.time() - 2, extra=extra)
     try:
         before = db.transactions() if db is not None else 0
         t = instant.timestamp()

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 
@@ -27,7 +28,27 @@ from alertd.delivery.dispatch import Dispatcher
 from alertd.metrics import Metrics
 from alertd.store.base import NewRow, Store
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "Steps", "drive"]
+
+T = TypeVar("T")
+# The engine's store calls as steps: a generator yields each call (function, args, keywords) and is
+# sent its result. `drive` makes them at once (SQLite: microseconds, no thread hop); on PostgreSQL
+# the daemon makes them in the store's threads while the loop goes on (shared.py).
+Steps = Generator[tuple[Callable[..., Any], tuple, dict], Any, T]
+
+
+def drive(steps: Steps[T]) -> T:
+    """Run `steps`, making each store call directly."""
+    try:
+        fn, args, kw = next(steps)
+        while True:
+            fn, args, kw = steps.send(fn(*args, **kw))
+    except StopIteration as stop:
+        return stop.value
+
+
+def call(fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[Callable[..., Any], tuple, dict]:
+    return fn, args, kw
 
 CHUNK = 25  # deadlines decided per pass when many fall due at once: a loop turn stays short (~10 ms)
 FIRST_CHUNK = 5  # ... in the first two passes, then 10, 10, 15, 15, ... up to CHUNK: the first deliveries'
@@ -130,6 +151,9 @@ class Engine:
         return notices
 
     def replan(self, deadlines: Iterable[Deadline], now: datetime) -> None:
+        drive(self.replan_steps(deadlines, now))
+
+    def replan_steps(self, deadlines: Iterable[Deadline], now: datetime) -> Steps[None]:
         """Decide every passed alert of `deadlines` and put each one's next instant in the timetable.
 
         A deadline whose earliest possible alert (`planner.reach`) is after `now` has nothing
@@ -167,7 +191,7 @@ class Engine:
                 yield d.id, nxt, True
 
         self.timetable.load(entries())
-        self.decide(passed, now)  # retries it schedules go to their own heap: the order is free
+        yield from self.decide_steps(passed, now)  # retries it schedules go to their own heap: the order is free
 
     def held(self, note: Notification, now: datetime) -> Hold | None:
         """Why a delivery handed to the dispatcher must not start at `now` (the dispatcher's `hold`):
@@ -184,6 +208,10 @@ class Engine:
         return min(a.fire_at for a in alerts_for(d)) if d is not None else None
 
     def decide(self, deadlines: list[Deadline], now: datetime) -> None:
+        drive(self.decide_steps(deadlines, now))
+
+    def decide_steps(self, deadlines: list[Deadline], now: datetime) -> Steps[None]:
+        """Decide the passed alerts of `deadlines`: record what is decided, then hand over the sends."""
         if not deadlines:
             return
         keys = [delivery_key(d.id, a.lead, d.due, ch) for d in deadlines for a in self._passed(d, now)
@@ -192,15 +220,16 @@ class Engine:
         # and so do those of a deadline whose config no longer repeats or escalates (to be closed).
         open_after: dict[str, list] = {}
         repeating = [(d.id, d.due) for d in deadlines if d.due < now]
-        for row in self.ledger.unfinished_for(repeating) if repeating else ():
+        for row in (yield call(self.ledger.unfinished_for, repeating)) if repeating else ():
             if row.lead.startswith("-"):
                 try:
                     open_after.setdefault(row.deadline_id, []).append((lead_from_iso(row.lead), row.channel))
                 except LeadError:
                     continue
                 keys.append(row.key)
-        known = {k: Known(r.state, r.next_retry_at, r.attempts) for k, r in self.ledger.rows(keys).items()}
-        seen = self.ledger.first_seen((d.id, d.due) for d in deadlines if d.due <= now)
+        rows = yield call(self.ledger.rows, keys)
+        known = {k: Known(r.state, r.next_retry_at, r.attempts) for k, r in rows.items()}
+        seen = yield call(self.ledger.first_seen, [(d.id, d.due) for d in deadlines if d.due <= now])
         record: list[NewRow] = []
         sends: list[tuple[Notification, int]] = []
         for d in deadlines:
@@ -235,7 +264,7 @@ class Engine:
                 elif dec.reason is Reason.NEVER_SEEN:
                     log.debug("alert.skipped", **fields)
         if record:
-            self.ledger.record(record, now=now)
+            yield call(self.ledger.record, record, now=now)  # recorded before it is handed over
         for note, attempt in sends:
             self.dispatcher.submit(note, attempt=attempt)
 
@@ -248,6 +277,9 @@ class Engine:
         return out
 
     def run_due(self, now: datetime) -> None:
+        drive(self.run_due_steps(now))
+
+    def run_due_steps(self, now: datetime) -> Steps[None]:
         """Decide and act on the deadline wake-ups and retries due at `now`.
 
         Deadlines are taken `CHUNK` at a time: at a midnight with thousands due, the first
@@ -267,12 +299,12 @@ class Engine:
         due = {i: self.deadlines[i] for i in take if i in self.deadlines}
         for key, deadline_id in self.timetable.pop_due_retries(now):
             d = self.deadlines.get(deadline_id)
-            row = self.ledger.get(key)
+            row = yield call(self.ledger.get, key)
             if row is None or row.state not in ("pending", "sending") or key in self.dispatcher.busy:
                 continue
             if d is None or d.due != row.due or row.channel not in d.all_channels:
                 reason = "deadline_removed" if d is None else "deadline_changed"
-                self.ledger.finish(key, "superseded", reason=reason, now=now)
+                yield call(self.ledger.finish, key, "superseded", reason=reason, now=now)
                 log.info("alert.superseded", alert_id=key, deadline=deadline_id, reason=reason)
                 self.metrics.delivery(row.channel, "superseded")
                 continue
@@ -282,7 +314,7 @@ class Engine:
                 continue
             if deadline_id not in due and deadline_id not in self._queued:
                 # Only the retry is due: decide on the passed alerts without touching the deadline's entry.
-                self.decide([d], now)
+                yield from self.decide_steps([d], now)
         if due:
-            self.replan(due.values(), now)
+            yield from self.replan_steps(list(due.values()), now)
 

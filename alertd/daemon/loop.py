@@ -31,7 +31,7 @@ from alertd.config.secretrefs import environ
 from alertd.core.display import rfc3339
 from alertd.core.notification import Notification
 from alertd.daemon.alarm import CLOCK_WATCH, Alarm
-from alertd.daemon.engine import Engine
+from alertd.daemon.engine import Engine, Steps, drive
 from alertd.daemon.follow import Follower
 from alertd.daemon.links import linker
 from alertd.daemon.notify import Notifier
@@ -48,7 +48,7 @@ from alertd.logs import configure_logging
 from alertd.metrics import Metrics, MetricsAddressError, MetricsServer, start_metrics_server
 from alertd.redact import Redactor
 from alertd.settings import Settings, resolve_state_dir
-from alertd.store.base import Store, StoreError, StoreUnavailable
+from alertd.store.base import Store, StoreError
 from alertd.store.ledger import LEDGER_FILE
 
 __all__ = ["Daemon", "run_daemon"]
@@ -243,20 +243,20 @@ class Daemon:
                 senders[name] = _Unsendable(exc)
         return senders
 
-    def tick(self) -> None:
-        """One pass: read the clock once, take what is due, re-arm the alarm."""
+    async def tick(self) -> None:
+        """One pass: read the clock once, take what is due, re-arm the alarm. On a shared database
+        the engine's store calls run in the store's threads (shared.py): the loop never waits on them."""
         now = self.clock()
         offset = now.timestamp() - time.monotonic()
         if abs(offset - self._offset) > JUMP_TOLERANCE:
             log.warning("clock.jumped", seconds=round(offset - self._offset, 3))
         self._offset = offset
-        if self.shared is None or not self.shared.down:  # an outage decides nothing: all is re-decided after it
-            try:
-                self._tick(now)
-            except StoreUnavailable as exc:  # (only a shared database raises it)
-                self.shared.outage(exc)
+        if self.shared is None:
+            drive(self._tick(now))
+        else:  # an outage decides nothing: all is re-decided after it (StoreUnavailable → outage)
+            await self.shared.drive(self._tick(now))
 
-    def _tick(self, now: datetime) -> None:
+    def _tick(self, now: datetime) -> Steps[None]:
         if self.ledger.unwritten:
             self.ledger.retry_unwritten()  # writes a full disk refused, once it has room again
         if self._store_changed:
@@ -264,7 +264,7 @@ class Daemon:
             self.follower.apply(now)  # an ack, snooze, done or reopen from another process
         elif self._store_fd is None or time.monotonic() < self._ask_store_until:
             self.follower.poll(now)  # no descriptor to wait on, or a write not yet committed: ask the store
-        self.engine.run_due(now)
+        yield from self.engine.run_due_steps(now)
         self._arm()
         if self.engine.backlog:
             self.wake.set()  # more is due: the loop comes back after one turn of the deliveries
@@ -359,7 +359,7 @@ class Daemon:
             if self.reload_requested:
                 self.reload_requested = False
                 self.reload(trigger)
-            self.tick()
+            await self.tick()
             if interval and time.monotonic() - last_ping >= interval * 0.9:
                 self.notifier.watchdog()  # from the loop that does the work: a hung loop stops pinging
                 last_ping = time.monotonic()

@@ -14,8 +14,10 @@ module adds what several instances need around it:
   with backoff, and when it answers again `store.restored` is logged and every deadline is
   decided anew: what fell due meanwhile is recorded, claimed and sent once, late.
 
-Every call made here runs in the dispatcher's thread pool; the engine's own reads and writes stay
-synchronous calls on the loop (short statements on a healthy database).
+Every call made here runs in the dispatcher's thread pool, and so do the engine's own reads and
+writes (`Shared.drive`: the engine yields its store calls, engine.py), one engine pass at a time:
+the loop never waits on the database, and the first call that meets an outage blocks a worker
+thread, not the loop. The follower's reads (acks from other processes) stay on the loop.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import structlog
 
 from alertd.core.model import Deadline
-from alertd.daemon.engine import Engine
+from alertd.daemon.engine import Engine, Steps
 from alertd.daemon.follow import Follower
 from alertd.daemon.notify import Notifier
 from alertd.delivery.claiming import ClaimingDispatcher
@@ -97,6 +99,7 @@ class Shared:
         self.beat_at = time.monotonic()  # the last heartbeat that got through (registering was one)
         self._offset_warned = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._engine_turn = asyncio.Lock()  # one engine pass at a time: their store calls wait in threads
         engine.claims_resends = True
         dispatcher.on_outage = self.outage
 
@@ -138,6 +141,26 @@ class Shared:
                              "is sent when the database is back")
             self.dispatcher.drop_queue()
 
+    async def drive(self, steps: Steps[None], *, recovering: bool = False) -> None:
+        """Run an engine pass with its store calls in the store's threads (nothing while the store is
+        down, unless `recovering`: then StoreUnavailable is raised). Each call is awaited before the
+        pass goes on: a row is recorded before it is handed over, and passes do not interleave."""
+        if self.down_since is not None and not recovering:
+            steps.close()
+            return
+        async with self._engine_turn:
+            try:
+                fn, args, kw = next(steps)
+                while True:
+                    fn, args, kw = steps.send(await self.dispatcher.run(fn, *args, **kw))
+            except StopIteration:
+                return
+            except StoreUnavailable as exc:
+                steps.close()
+                if recovering:
+                    raise
+                self.outage(exc)
+
     async def _heartbeats(self) -> None:
         failures = 0
         while True:
@@ -167,7 +190,7 @@ class Shared:
         try:
             await self.dispatcher.marks.retry_unwritten()
             now = self.clock()
-            self.engine.replan(self.engine.deadlines.values(), now)
+            await self.drive(self.engine.replan_steps(list(self.engine.deadlines.values()), now), recovering=True)
             self.follower.apply(now)
         except StoreError:  # (StoreUnavailable: still down) the next heartbeat tries again
             return
@@ -184,13 +207,13 @@ class Shared:
             try:
                 rows = await self.dispatcher.run(self.store.sweep, limit=self.dispatcher.free)
                 if rows:
-                    self.take_over(rows)
+                    await self.take_over(rows)
             except StoreUnavailable as exc:
                 self.outage(exc)
             except StoreError as exc:
                 log.error("store.sweep_failed", error=str(exc))
 
-    def take_over(self, rows: list[Any]) -> None:
+    async def take_over(self, rows: list[Any]) -> None:
         """Swept rows are decided like this instance's own; rows of deadlines its config does not
         hold (another instance's newer config, during a rollout) are released at once."""
         now = self.clock()
@@ -206,6 +229,6 @@ class Shared:
                 mine[d.id] = d
         log.info("store.took_over", rows=len(rows), keys=[r.key for r in rows][:20], released=len(foreign))
         if foreign:
-            self.store.release(foreign)
+            await self.dispatcher.run(self.store.release, foreign)
         if mine:
-            self.engine.decide(list(mine.values()), now)
+            await self.drive(self.engine.decide_steps(list(mine.values()), now))

@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -101,7 +102,7 @@ class Dispatcher:
             async with self._sem:
                 if not self._accepting:
                     return  # left pending in the ledger: the next start sends it
-                if self._held(note):
+                if await self._held(note):
                     return
                 self.started.add(note.key)
                 await self._attempt(note, attempt)
@@ -109,7 +110,12 @@ class Dispatcher:
             self.busy.discard(note.key)
             self.started.discard(note.key)
 
-    def _held(self, note: Notification) -> bool:
+    async def run(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """A store call from a delivery (a retry, give-up or hold mark): made at once here, where the
+        ledger is local; on a shared database in the store's threads (claiming.py)."""
+        return fn(*args, **kw)
+
+    async def _held(self, note: Notification) -> bool:
         """Whether what people did since the delivery was handed over holds it. Acknowledged, done
         or cancelled: its row is closed with that reason (as `catchup.decide` closes an open row).
         Snoozed: it stays pending, and the snooze's end decides it again."""
@@ -118,7 +124,7 @@ class Dispatcher:
         if why is None:
             return False
         if why is not Hold.SNOOZED:
-            self.ledger.finish(note.key, "superseded", reason=why.value, now=now)
+            await self.run(self.ledger.finish, note.key, "superseded", reason=why.value, now=now)
             self.metrics.delivery(note.channel, "superseded")
         log.info("alert.held", alert_id=note.key, deadline=note.deadline.id, channel=note.channel, kind=note.kind,
                  lead=note.lead.iso, reason=why.value)
@@ -142,12 +148,12 @@ class Dispatcher:
                 raise DeliveryError(f"channel {note.channel!r} is not configured", permanent=True)
             await sender.send(note, now=now)
         except DeliveryError as exc:
-            self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after, started=now,
-                         reason=exc.reason or "permanent")
+            await self._failed(note, fields, str(exc), permanent=exc.permanent, retry_after=exc.retry_after,
+                               started=now, reason=exc.reason or "permanent")
             return
         except Exception as exc:  # a sender bug must not kill the daemon; treat it as transient
-            self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None,
-                         started=now)
+            await self._failed(note, fields, f"{type(exc).__name__}: {exc}", permanent=False, retry_after=None,
+                               started=now)
             return
         done = self.clock()
         await self.marks.sent(note.key, now=done)
@@ -156,13 +162,13 @@ class Dispatcher:
         log.info("alert.sent", **fields, scheduled_for=rfc3339(note.scheduled_for), late_by_seconds=late,
                  took_ms=round((done - now).total_seconds() * 1000, 1))
 
-    def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
+    async def _failed(self, note: Notification, fields: dict, error: str, *, permanent: bool,
                 retry_after: float | None, started: datetime, reason: str = "permanent") -> None:
         error = error_text(error, self.redact)
         now = self.clock()
         took = (now - started).total_seconds()
         if permanent:
-            self.ledger.finish(note.key, "failed", reason=reason, error=error, now=now)
+            await self.run(self.ledger.finish, note.key, "failed", reason=reason, error=error, now=now)
             self.metrics.attempt(note.channel, took, retry=False)
             self.metrics.delivery(note.channel, "failed")
             log.error("alert.failed", **fields, reason=reason, error=error)
@@ -172,12 +178,12 @@ class Dispatcher:
         # (planned after the due) until a window past its own instant.
         give_up_at = max(note.deadline.due, note.scheduled_for) + effective_window(self.window)
         if at > give_up_at:
-            self.ledger.finish(note.key, "failed", reason="retry_window_closed", error=error, now=now)
+            await self.run(self.ledger.finish, note.key, "failed", reason="retry_window_closed", error=error, now=now)
             self.metrics.attempt(note.channel, took, retry=False)
             self.metrics.delivery(note.channel, "failed")
             log.error("alert.failed", **fields, reason="retry_window_closed", error=error)
             return
-        self.ledger.mark_retry(note.key, at=at, error=error, now=now)
+        await self.run(self.ledger.mark_retry, note.key, at=at, error=error, now=now)
         self.metrics.attempt(note.channel, took, retry=True)
         log.warning("alert.retry", **fields, error=error, retry_at=rfc3339(at),
                     retry_in_seconds=round((at - now).total_seconds(), 3))

@@ -87,8 +87,8 @@ def test_a_far_deadline_removed_then_added_back_is_decided_once(tmp_path) -> Non
     x, y = deadline("x", "2030-01-31T00:00:00Z"), deadline("y", "2030-01-02T00:00:00Z")
     eng, _ = started(tmp_path, [x, y])
     decided: list[str] = []
-    decide = eng.decide
-    eng.decide = lambda ds, now: (decided.extend(d.id for d in ds), decide(ds, now))  # type: ignore[method-assign]
+    decide = eng.decide_steps  # (every decision goes through it: replan's and run_due's)
+    eng.decide_steps = lambda ds, now: (decided.extend(d.id for d in ds), decide(ds, now))[1]  # type: ignore[method-assign]
     eng.replace([y], START + timedelta(hours=1))
     back = datetime(2030, 1, 30, 12, tzinfo=UTC)  # after x's 1-day alert: decided as the reload applies
     eng.replace([y, replace(x)], back)  # equal to the one in the far list, but added anew
